@@ -28,3 +28,13 @@ func BenchmarkParseAndValidate(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkValidateSchema(b *testing.B) {
+	doc := validPayloads(b)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ValidateSchema(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 // int64, NaN, infinities, undefined and other simple values, tags other
 // than the date tags and the self-described CBOR tag, nesting deeper than
 // 16 levels and trailing bytes.
+//
 // The date tags become strings: 0 (RFC 3339 text) as written, 1 (epoch
 // seconds) as RFC 3339 in UTC, and the RFC 8943 full-date tags 1004
 // (text) and 100 (days since 1970) as YYYY-MM-DD.
@@ -29,7 +30,7 @@ func Parse(cborPayload []byte) (*Document, error) {
 	if len(cborPayload) == 0 {
 		return nil, fmt.Errorf("dcc: payload is empty")
 	}
-	r := cborReader{data: cborPayload}
+	r := cborReader{data: cborPayload, src: string(cborPayload)}
 	v, err := r.item(1)
 	if err == nil && r.off != len(r.data) {
 		err = &decodeError{problem: fmt.Sprintf("is followed by %d bytes of stray data", len(r.data)-r.off)}
@@ -92,6 +93,7 @@ func ended() *decodeError { return malformed("the data ends inside an item") }
 // cborReader reads one CBOR data item (RFC 8949) into the JSON data model.
 type cborReader struct {
 	data []byte
+	src  string // data as a string, once: text items are slices of it
 	off  int
 }
 
@@ -230,8 +232,15 @@ func (r *cborReader) chunks(major byte, n uint64, indefinite bool) ([]byte, *dec
 }
 
 func (r *cborReader) text(n uint64, indefinite bool) (string, *decodeError) {
+	start := r.off
 	b, err := r.chunks(3, n, indefinite)
-	return string(b), err
+	if err != nil {
+		return "", err
+	}
+	if !indefinite {
+		return r.src[start : start+len(b)], nil
+	}
+	return string(b), nil
 }
 
 func (r *cborReader) atBreak() bool {
@@ -338,14 +347,13 @@ func (r *cborReader) tagged(tag uint64, level int) (any, *decodeError) {
 			return nil, &decodeError{problem: "is a full-date tag (1004) around " + describe(content) + ", not text"}
 		}
 		return s, nil
-	case tagEpochDays:
+	default: // tagEpochDays
 		days, ok := content.(int64)
 		if !ok || days < firstDayOf0000 || days > lastDayOf9999 {
 			return nil, &decodeError{problem: "is a days-since-1970 tag (100) around " + describe(content) + ", not a day count within the years 0000-9999"}
 		}
 		return time.Unix(0, 0).UTC().AddDate(0, 0, int(days)).Format(time.DateOnly), nil
 	}
-	panic("unreachable: tag numbers are filtered above")
 }
 
 // simple reads major type 7: false, true, null and floats.

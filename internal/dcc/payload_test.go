@@ -53,9 +53,8 @@ func TestEncodeCBORIsCoreDeterministic(t *testing.T) {
 	if err := dm.Unmarshal(b, &generic); err != nil {
 		t.Errorf("not definite-length or has duplicate keys: %v", err)
 	}
-	// Core deterministic order sorts keys by their encoding, so shorter
-	// keys come first: the map starts with "r"?, "t", "v"? then "dob",
-	// "nam", "ver". Here: a4 (4 pairs), then "t".
+	// Core deterministic order sorts keys by their encoding, which puts
+	// shorter keys first: this map of four pairs (a4) starts with "t".
 	if !bytes.HasPrefix(b, []byte{0xa4, 0x61, 't'}) {
 		t.Errorf("map does not start with the shortest key: %x", b[:4])
 	}

@@ -90,7 +90,7 @@ func TestValidateSchemaAgreesOnFieldValues(t *testing.T) {
 
 // validPayloads gathers every payload both validators accept: the schema
 // project's examples and valid cases, and the vectors' JSON.
-func validPayloads(t *testing.T) []map[string]any {
+func validPayloads(t testing.TB) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	keep := func(doc map[string]any) {
