@@ -109,7 +109,9 @@ type rule struct {
 	needReason bool
 }
 
-// rules is the whole state machine. An action may have several rules (one
+// rules is the whole state machine. RolePeer is the other country's node
+// mirroring a step it took on its side (a trip lives on both nodes: the
+// destination approves and receives, the origin monitors and clears). An action may have several rules (one
 // per source state set); the first whose from-list holds the trip's state
 // applies.
 var rules = map[Action][]rule{
@@ -121,11 +123,14 @@ var rules = map[Action][]rule{
 	StartMonitoring: {{from: []State{Approved}, to: PreDeparture, roles: []Role{RoleHealthAuthority, RoleTraveller, RoleSystem, RolePeer}}},
 	Clear:           {{from: []State{PreDeparture}, to: Cleared, roles: []Role{RoleSystem, RoleHealthAuthority, RolePeer}}},
 	Depart:          {{from: []State{Cleared}, to: Departed, roles: []Role{RoleBorder, RoleHealthAuthority, RolePeer}}},
-	Arrive:          {{from: []State{Departed}, to: Arrived, roles: []Role{RoleArrival, RoleBorder}}},
-	Hold:            {{from: []State{Arrived}, to: ArrivalHold, roles: []Role{RoleArrival}}},
-	Release:         {{from: []State{ArrivalHold}, to: Released, roles: []Role{RoleArrival, RoleSystem}}},
-	StartFollowUp:   {{from: []State{Released}, to: Monitoring, roles: []Role{RoleSystem, RoleHealthMonitor, RoleArrival}}},
-	Isolate: {{from: []State{PreDeparture, Cleared, Arrived, ArrivalHold, Released, Monitoring},
+	Arrive:          {{from: []State{Departed}, to: Arrived, roles: []Role{RoleArrival, RoleBorder, RolePeer}}},
+	Hold:            {{from: []State{Arrived}, to: ArrivalHold, roles: []Role{RoleArrival, RolePeer}}},
+	Release:         {{from: []State{ArrivalHold}, to: Released, roles: []Role{RoleArrival, RoleSystem, RolePeer}}},
+	StartFollowUp:   {{from: []State{Released}, to: Monitoring, roles: []Role{RoleSystem, RoleHealthMonitor, RoleArrival, RolePeer}}},
+	// A positive test at any stage isolates: before departure (approved,
+	// monitoring, cleared), on the way (departed: isolated on landing),
+	// on arrival and after release.
+	Isolate: {{from: []State{Approved, PreDeparture, Cleared, Departed, Arrived, ArrivalHold, Released, Monitoring},
 		to: Isolated, roles: []Role{RoleArrival, RoleHealthMonitor, RoleHealthAuthority, RoleSystem, RolePeer}, needReason: true}},
 	Complete: {
 		{from: []State{Monitoring}, to: Completed, roles: []Role{RoleSystem, RoleHealthMonitor, RolePeer}},
