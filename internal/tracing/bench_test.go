@@ -91,4 +91,3 @@ func BenchmarkTraceOneCaseAmong1M(b *testing.B) {
 	b.ReportMetric(float64(candidates)/float64(len(cases)), "candidates/op")
 	b.ReportMetric(worldBuild.Seconds(), "build-s")
 }
-
