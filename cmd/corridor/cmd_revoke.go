@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/corridorlane/corridor/internal/hcert"
 	"github.com/corridorlane/corridor/internal/keys"
 	"github.com/corridorlane/corridor/internal/revocation"
 	"github.com/corridorlane/corridor/internal/trust"
@@ -93,48 +92,12 @@ func runRevoke(ctx context.Context, e *env, args []string) error {
 	return writeOutput(e, *out, data)
 }
 
-// revocationEntries revokes a credential by its UVCI (UCI hash) and by its
-// signature (SIGNATURE hash), both scoped to its signer: the UCI entry
-// survives a re-encoding, the signature entry covers a credential without
-// a UVCI.
+// revocationEntries checks that this node signed the credential and names
+// the entries that revoke it.
 func revocationEntries(v *verify.Verifier, text string, now time.Time) ([]revocation.Entry, error) {
 	r := v.Text(text, now)
 	if c := r.Check(verify.StepSignature); c.Result != verify.Pass {
 		return nil, errors.New("not a credential signed by this node: " + c.Detail)
 	}
-	uvci := ""
-	switch {
-	case r.Approval != nil:
-		uvci = r.Approval.ID
-	case r.Document != nil:
-		if _, entry, err := r.Document.Entry(); err == nil {
-			uvci, _ = entry["ci"].(string)
-		}
-	}
-	u, err := decodeForRevocation(text)
-	if err != nil {
-		return nil, err
-	}
-	var out []revocation.Entry
-	for typ, h := range revocation.Hashes(uvci, r.Issuer, u.signature, u.alg) {
-		if typ == revocation.CountryCodeUCI {
-			continue
-		}
-		out = append(out, revocation.Entry{Kid: r.Signer.Kid, Type: typ, Hash: h})
-	}
-	return out, nil
-}
-
-type sigInfo struct {
-	signature []byte
-	alg       int64
-}
-
-func decodeForRevocation(text string) (sigInfo, error) {
-	u, err := hcert.Decode(text)
-	if err != nil {
-		return sigInfo{}, err
-	}
-	alg, _ := u.Message.Alg()
-	return sigInfo{signature: u.Message.Signature(), alg: alg}, nil
+	return r.RevocationEntries()
 }

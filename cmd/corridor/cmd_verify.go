@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/corridorlane/corridor/internal/bundle"
 	"github.com/corridorlane/corridor/internal/certlogic"
 	"github.com/corridorlane/corridor/internal/dcc"
 	"github.com/corridorlane/corridor/internal/qr"
@@ -26,7 +27,7 @@ func init() {
 	register(command{name: "verify", summary: "check an HC1 credential (text, file, PNG/JPEG photo or -) step by step; exit 0 valid, 1 invalid", run: runVerify})
 }
 
-const verifyUsage = "verify [--trust FILE]... [--pin CSCA] [--revocation FILE] [--rules FILE] [--country CC] [--valuesets DIR] [--at RFC3339] [--json] INPUT | --batch FILE"
+const verifyUsage = "verify [--bundle FILE] [--trust FILE]... [--pin CSCA] [--revocation FILE] [--rules FILE] [--country CC] [--valuesets DIR] [--at RFC3339] [--json] INPUT | --batch FILE"
 
 // maxTextInput bounds an HC1 file or standard input read as text: a QR code
 // holds at most 4,296 characters.
@@ -46,6 +47,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	fs.Var(&at, "at", "validation clock, RFC 3339 (default: now)")
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON object (JSON lines with --batch)")
 	batch := fs.String("batch", "", "file with one HC1 string per line (a flight manifest); checked on every core")
+	bundleFile := fs.String("bundle", "", "offline bundle from a node's /api/v1/bundle: its trust list, revocation list, entry rules and value sets, checked against --pin (or its own CSCA, with a warning)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,7 +60,22 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	}
 
 	v := &verify.Verifier{Country: strings.ToUpper(*country), Region: *region}
-	if err := loadTrust(v, trustFiles, *pin, *revFile, clock); err != nil {
+	if *bundleFile != "" {
+		bv, err := loadBundle(e, *bundleFile, *pin, v.Country, v.Region, clock)
+		if err != nil {
+			return err
+		}
+		v = bv
+		// Further --trust files add signers beside the bundle's.
+		for _, f := range trustFiles {
+			if _, err := v.Trust.LoadFile(f, trust.LoadOptions{At: clock}); err != nil {
+				return usageErrorf("--trust %s: refused: %v", f, err)
+			}
+		}
+		if *revFile != "" {
+			return usageErrorf("--revocation: the bundle carries its own revocation list")
+		}
+	} else if err := loadTrust(v, trustFiles, *pin, *revFile, clock); err != nil {
 		return err
 	}
 	if *rulesFile != "" {
@@ -145,6 +162,42 @@ func loadTrust(v *verify.Verifier, files []string, pinFile, revFile string, at t
 		errs = append(errs, err)
 	}
 	return usageErrorf("--revocation %s: refused: %v", revFile, errors.Join(errs...))
+}
+
+// loadBundle reads an offline bundle and returns a verifier over it. A
+// bundle that fails its signature is refused, never half-trusted.
+func loadBundle(e *env, path, pinFile, country, region string, at time.Time) (*verify.Verifier, error) {
+	data, err := readFileLimited(path, bundle.MaxSize)
+	if err != nil {
+		return nil, usageErrorf("--bundle: %v", err)
+	}
+	var pinned *x509.Certificate
+	if pinFile != "" {
+		var st trust.Store
+		rep, err := st.LoadFile(pinFile, trust.LoadOptions{At: at})
+		if err != nil || len(rep.Anchors) != 1 {
+			return nil, usageErrorf("--pin %s: want exactly one CA certificate (%v)", pinFile, err)
+		}
+		pinned = rep.Anchors[0]
+	}
+	b, err := bundle.LoadBundle(data, pinned)
+	if err != nil {
+		return nil, usageErrorf("--bundle %s: refused: %v", path, err)
+	}
+	if !b.AnchorPinned {
+		fmt.Fprintf(e.stderr, "warning: --bundle %s is checked against its own CSCA (%s); give --pin to be sure whose it is\n", path, b.CSCA.Subject.CommonName)
+	}
+	if b.Stale(at) {
+		fmt.Fprintf(e.stderr, "warning: --bundle %s was due for renewal on %s\n", path, b.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	if country == "" {
+		country = b.Country
+	}
+	v, err := b.Verifier(country, region, at)
+	if err != nil {
+		return nil, usageErrorf("--bundle %s: %v", path, err)
+	}
+	return v, nil
 }
 
 // loadRules reads EU business rules, or the entry rules of a policy

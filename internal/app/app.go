@@ -62,6 +62,7 @@ type App struct {
 	policy atomic.Pointer[policy.Policy]
 	keyer  *auth.Keyer
 	log    *slog.Logger
+	fed    atomic.Pointer[federationHolder] // peers; nil when the node works alone
 }
 
 // New checks the configuration and returns an App.

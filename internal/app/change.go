@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/corridorlane/corridor/internal/approval"
 	"github.com/corridorlane/corridor/internal/audit"
 	"github.com/corridorlane/corridor/internal/auth"
 	"github.com/corridorlane/corridor/internal/store"
@@ -15,19 +16,33 @@ import (
 // change gathers what one use case does to one trip: the trip's new
 // fields, the transitions taken, and the audit entries. commit writes them
 // in the caller's transaction, in one order: trip row (under its version
-// check), transitions, then the audit entries last, since appending to the
-// audit chain locks its head until the transaction ends.
+// check), transitions, then what federate derives from them (the tracing
+// index, contacts of a case, the messages for the peer node, written to
+// the outbox in this same transaction), and the audit entries last, since
+// appending to the audit chain locks its head until the transaction ends.
 //
-// This is the one place a trip's state is written. A federation outbox
-// message for the peer node belongs in commit too, in the same
-// transaction.
+// This is the one place a trip's state is written.
 type change struct {
+	app         *App
 	t           *store.Trip
 	transitions []*store.Transition
 	audits      []*audit.Entry
+	now         time.Time
+
+	// What the use case did besides moving the trip, for federate.
+	approval   *approval.Approval // issued
+	test       *store.TestResult  // recorded
+	opened     *store.Case        // opened
+	holdOrg    string             // the organisation that holds the traveller (Hold)
+	holdSite   string             // the hold's site, as a peer named it
+	flightDate string             // the flight's date, as a peer gave it
+
+	link       *store.TripLink // loaded by linkOf
+	linkLoaded bool
+	exposure   *store.Exposure // loaded by exposureOf
 }
 
-func newChange(t *store.Trip) *change { return &change{t: t} }
+func (a *App) newChange(t *store.Trip) *change { return &change{app: a, t: t, now: a.now()} }
 
 // move asks the trip machine whether actor may take action now, and if so
 // moves the trip and records the transition. A refusal comes back as a
@@ -46,6 +61,9 @@ func (c *change) move(p Principal, role trip.Role, action trip.Action, reason st
 	}
 	t.State = tr.To
 	t.UpdatedAt = tr.At
+	if action == trip.Hold {
+		c.holdOrg = p.OrgID
+	}
 	if tr.To.Final() {
 		t.FinishedAt = tr.At
 	}
@@ -75,6 +93,9 @@ func (c *change) commit(ctx context.Context, tx store.Store, fields bool) error 
 		if err := tx.AddTransition(ctx, tr); err != nil {
 			return err
 		}
+	}
+	if err := c.app.federate(ctx, tx, c); err != nil {
+		return err
 	}
 	for _, e := range c.audits {
 		if err := tx.AppendAudit(ctx, e); err != nil {

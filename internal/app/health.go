@@ -364,7 +364,13 @@ func (a *App) RecordTest(ctx context.Context, p Principal, in TestInput) (*TestR
 	err = a.tx(ctx, "trip", func(tx store.Store) error {
 		now := a.now()
 		t, err := tx.GetTripByReference(ctx, in.Reference)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !auth.ConstantTimeEqual(t.Traveller.PassportNumber, passport)) {
+		if err == nil {
+			var match bool
+			if match, err = a.passportMatches(ctx, tx, t, passport); err == nil && !match {
+				err = store.ErrNotFound
+			}
+		}
+		if errors.Is(err, store.ErrNotFound) {
 			return &Error{Code: CodeNotFound, Msg: "no trip with this reference and passport number"}
 		}
 		if err != nil {
@@ -378,7 +384,7 @@ func (a *App) RecordTest(ctx context.Context, p Principal, in TestInput) (*TestR
 		if err != nil {
 			return err
 		}
-		c := newChange(t)
+		c := a.newChange(t)
 		r := store.TestResult{ID: auth.NewID(), TripID: t.ID, LabOrgID: lab.ID, Stage: stage, TestType: code, TestName: in.TestName,
 			SampledAt: in.SampledAt.UTC().Truncate(time.Millisecond), Result: in.Result, Facility: in.Facility, Country: lab.Country,
 			RecordedBy: p.ActorID(), CreatedAt: now}
@@ -388,6 +394,7 @@ func (a *App) RecordTest(ctx context.Context, p Principal, in TestInput) (*TestR
 		if err := tx.AddTest(ctx, &r); err != nil {
 			return err
 		}
+		c.test = &r
 		c.audit(entry(p, string(role), "test.record", "trip:"+t.ID, now, map[string]string{"stage": string(stage), "result": r.Result, "test": r.ID}))
 		out = &TestRecorded{Test: r, Trip: t}
 		if r.Result == store.ResultPositive {
@@ -462,6 +469,7 @@ func (a *App) openCase(ctx context.Context, tx store.Store, c *change, r *store.
 	if err := tx.OpenCase(ctx, k); err != nil {
 		return false, err
 	}
+	c.opened = k
 	c.audit(entry(System(), string(trip.RoleSystem), "case.open", "trip:"+c.t.ID, now, map[string]string{"stage": string(k.Stage), "case": k.ID}))
 	if allows(c.t.State, trip.RoleSystem, trip.Isolate) {
 		reason := fmt.Sprintf("positive test sampled %s", r.SampledAt.Format(time.RFC3339))

@@ -52,7 +52,7 @@ func (a *App) eachDue(ctx context.Context, states []trip.State, field store.DueF
 			if err != nil {
 				return err
 			}
-			c := newChange(t)
+			c := a.newChange(t)
 			if done, err = fn(tx, c); err != nil || !done {
 				return err
 			}
@@ -99,6 +99,9 @@ func (a *App) ExpireStaleApprovals(ctx context.Context, now time.Time) (JobRepor
 		if c.t.State == trip.Suspended && (c.t.SuspendedFrom == trip.Submitted || c.t.SuspendedFrom == trip.NeedsInfo) {
 			return false, nil // suspended before approval: its approval date is not its own
 		}
+		if ours, err := a.ownsStep(ctx, tx, c, trip.Expire, trip.RoleSystem); err != nil || !ours {
+			return false, err // a shared trip expires on its origin's word
+		}
 		return true, c.move(System(), trip.RoleSystem, trip.Expire, "the entry approval expired before departure", now)
 	})
 }
@@ -143,6 +146,9 @@ func (a *App) raiseMissedDays(ctx context.Context, t *store.Trip, now time.Time)
 	}
 	if from.IsZero() {
 		return 0, nil
+	}
+	if ours, err := a.runsPhase(ctx, t, phase); err != nil || !ours {
+		return 0, err // a shared trip's other phase is followed on the peer's node
 	}
 	// The start day itself is not owed: monitoring may begin late in it.
 	first := from.In(a.cfg.Location).AddDate(0, 0, 1)

@@ -244,6 +244,10 @@ var matrix = []useCaseCase{
 		_, err := en.app.ListAPITokens(bg, p, en.orgs["sponsor"].ID)
 		return err
 	}},
+	{"list dead letters", "", []string{"joint_officer"}, func(en *env, p Principal, _ *Trip) error {
+		_, err := en.app.DeadLetters(bg, p, DeadLetterQuery{OpenOnly: true})
+		return err
+	}},
 }
 
 // matrixTrip makes a trip for a matrix row.
@@ -330,7 +334,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"arrive": UCTripArrive, "hold": UCTripHold, "release": UCTripRelease, "isolate": UCTripIsolate, "complete isolation": UCTripCompleteIsolate,
 		"suspend trip": UCTripSuspend, "reinstate trip": UCTripReinstate, "suspend lane": UCLaneSuspend, "list alerts": UCAlerts,
 		"acknowledge alert": UCAlertAck, "create organisation": UCOrgCreate, "list organisations": UCOrgList, "invite member": UCMembersManage,
-		"list members": UCMembersManage, "list API tokens": UCTokensManage}
+		"list members": UCMembersManage, "list API tokens": UCTokensManage, "list dead letters": UCFederation}
 	for _, row := range matrix {
 		uc, ok := names[row.name]
 		if !ok {

@@ -103,8 +103,9 @@ const (
 	UCAlertAck            UseCase = "alert.acknowledge"
 	UCOrgCreate           UseCase = "org.create"
 	UCOrgList             UseCase = "org.list"
-	UCMembersManage       UseCase = "member.manage" // invite, list, change roles, remove
-	UCTokensManage        UseCase = "token.manage"  // create, list, revoke API tokens
+	UCMembersManage       UseCase = "member.manage"     // invite, list, change roles, remove
+	UCTokensManage        UseCase = "token.manage"      // create, list, revoke API tokens
+	UCFederation          UseCase = "federation.manage" // peers' status, dead letters and their retry
 )
 
 // permissions: the roles that may take each use case, in the order a
@@ -141,6 +142,7 @@ var permissions = map[UseCase][]trip.Role{
 	UCOrgList:             {auth.RoleAdmin},
 	UCMembersManage:       {auth.RoleAdmin},
 	UCTokensManage:        {auth.RoleAdmin},
+	UCFederation:          {trip.RoleJoint},
 }
 
 // nodeAdminMay: what running the node allows; it grants no trip role.
@@ -209,6 +211,8 @@ func describeUseCase(uc UseCase) string {
 		return "work monitoring alerts"
 	case UCLaneSuspend:
 		return "suspend a lane"
+	case UCFederation:
+		return "look after the link with the peer nodes"
 	case UCTestRecord:
 		return "record test results"
 	case UCDeclare:

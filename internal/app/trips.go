@@ -62,7 +62,7 @@ func (a *App) act(ctx context.Context, p Principal, uc UseCase, tripID string,
 		if err != nil {
 			return err
 		}
-		c := newChange(t)
+		c := a.newChange(t)
 		if err := fn(tx, c, role, a.now()); err != nil {
 			return err
 		}
@@ -293,7 +293,9 @@ func (a *App) ApproveTrip(ctx context.Context, p Principal, tripID, note string)
 				return &Error{Code: CodeQuotaExhausted, Msg: fmt.Sprintf("this sponsor's weekly quota of %d approvals on lane %s is used up for week %s", per, lane.ID, week)}
 			}
 		}
-		return a.issueApproval(ctx, tx, t, dep, now)
+		ap, err := a.issueApproval(ctx, tx, t, dep, now)
+		c.approval = ap
+		return err
 	})
 }
 
@@ -321,14 +323,14 @@ func (a *App) openLane(ctx context.Context, tx store.Store, pol *policy.Policy, 
 	return lane, nil
 }
 
-func (a *App) issueApproval(ctx context.Context, tx store.Store, t *store.Trip, dep, now time.Time) error {
+func (a *App) issueApproval(ctx context.Context, tx store.Store, t *store.Trip, dep, now time.Time) (*approval.Approval, error) {
 	sponsor, err := tx.GetOrg(ctx, t.SponsorOrgID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id, err := dcc.NewUVCI(a.cfg.Country, "AP", rand.Reader)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Valid from now to the end of the departure day plus the grace days.
 	until := dep.AddDate(0, 0, 1+a.cfg.ApprovalGraceDays)
@@ -341,14 +343,14 @@ func (a *App) issueApproval(ctx context.Context, tx store.Store, t *store.Trip, 
 		Itinerary: t.Reference, Authority: a.cfg.AuthorityName, Sponsor: truncate(sponsor.Name, 120),
 	}
 	if err := ap.SetPassport(tv.PassportCountry, tv.PassportNumber, nil); err != nil {
-		return conflict("the passport number cannot be put on an approval: %v", err)
+		return nil, conflict("the passport number cannot be put on an approval: %v", err)
 	}
 	hc1, err := a.cfg.Issuer.IssueApproval(ctx, ap, now)
 	if err != nil {
-		return fmt.Errorf("issuing the entry approval: %w", err)
+		return nil, fmt.Errorf("issuing the entry approval: %w", err)
 	}
 	t.ApprovalID, t.ApprovalHC1, t.ApprovedAt, t.ApprovalValidUntil = id, hc1, now, until
-	return nil
+	return ap, nil
 }
 
 func truncate(s string, n int) string {

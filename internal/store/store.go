@@ -38,6 +38,7 @@ type Store interface {
 	Health
 	Quotas
 	AuditLog
+	Federation
 
 	// InTx runs fn in one transaction: everything fn writes through tx
 	// is committed when fn returns nil and rolled back otherwise. Called

@@ -85,6 +85,44 @@ type Result struct {
 	Approval    *approval.Approval     `json:"-"`
 	Document    *dcc.Document          `json:"-"`
 	RuleResults []certlogic.RuleResult `json:"-"`
+	// The COSE signature and its algorithm, for revocation hashes.
+	Signature []byte `json:"-"`
+	Alg       int64  `json:"-"`
+}
+
+// UVCI is the credential's unique identifier: the DCC entry's "ci", or the
+// entry approval's id; "" when it has none.
+func (r *Result) UVCI() string {
+	switch {
+	case r.Approval != nil:
+		return r.Approval.ID
+	case r.Document != nil:
+		if _, entry, err := r.Document.Entry(); err == nil {
+			uvci, _ := entry["ci"].(string)
+			return uvci
+		}
+	}
+	return ""
+}
+
+// RevocationEntries are the entries that revoke this credential: by its
+// UVCI (UCI hash) and by its signature (SIGNATURE hash), both scoped to its
+// signer. The UCI entry survives a re-encoding of the same certificate;
+// the signature entry covers a credential without a UVCI. The credential
+// must have passed the signature check, so only its own issuer's signer is
+// named.
+func (r *Result) RevocationEntries() ([]revocation.Entry, error) {
+	if r.Signer == nil || r.Check(StepSignature).Result != Pass {
+		return nil, errors.New("only a credential whose signature verified can be revoked")
+	}
+	var out []revocation.Entry
+	for typ, h := range revocation.Hashes(r.UVCI(), r.Issuer, r.Signature, r.Alg) {
+		if typ == revocation.CountryCodeUCI {
+			continue // the UCI entry, scoped to the signer, says the same
+		}
+		out = append(out, revocation.Entry{Kid: r.Signer.Kid, Type: typ, Hash: h})
+	}
+	return out, nil
 }
 
 // Check returns the outcome of one step.
@@ -241,6 +279,8 @@ func (v *Verifier) run(r *Result, text string, at time.Time) {
 		r.set(s, Pass, "")
 	}
 	r.Kid = base64.StdEncoding.EncodeToString(u.Kid())
+	r.Signature = u.Message.Signature()
+	r.Alg, _ = u.Message.Alg()
 	r.Issuer = u.Claims.Issuer
 	r.IssuedAt, r.ExpiresAt = u.Claims.IssuedAt, u.Claims.ExpiresAt
 
@@ -400,17 +440,7 @@ func (v *Verifier) checkRevocation(r *Result, u *hcert.Unverified) {
 		r.set(StepRevocation, Skip, "no revocation list given")
 		return
 	}
-	uvci := ""
-	switch {
-	case r.Document != nil:
-		if _, entry, err := r.Document.Entry(); err == nil {
-			uvci, _ = entry["ci"].(string)
-		}
-	case r.Approval != nil:
-		uvci = r.Approval.ID
-	}
-	alg, _ := u.Message.Alg()
-	hashes := revocation.Hashes(uvci, u.Claims.Issuer, u.Message.Signature(), alg)
+	hashes := revocation.Hashes(r.UVCI(), u.Claims.Issuer, r.Signature, r.Alg)
 	if revoked, how := v.Revocation.IsRevoked(u.Kid(), hashes); revoked {
 		r.set(StepRevocation, Fail, fmt.Sprintf("the credential has been revoked by its issuer (matched by %s hash)", how))
 		return

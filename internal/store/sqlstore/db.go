@@ -60,13 +60,17 @@ type conn struct {
 	read, write querier
 	// writeDB begins transactions; nil inside one.
 	writeDB *sql.DB
-	inTx    bool
+	// writeStmts holds the writer's prepared statements on SQLite, for
+	// transactions to reuse; nil on PostgreSQL.
+	writeStmts *stmtDB
+	inTx       bool
 }
 
 // DB is an open database.
 type DB struct {
 	*conn
 	pools []*sql.DB
+	stmts []*stmtDB
 }
 
 var _ store.DB = (*DB)(nil)
@@ -134,7 +138,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	db := &DB{conn: &conn{d: dialectSQLite, read: r, write: w, writeDB: w}, pools: []*sql.DB{w, r}}
+	ws, rs := newStmtDB(w), newStmtDB(r)
+	db := &DB{conn: &conn{d: dialectSQLite, read: rs, write: ws, writeDB: w, writeStmts: ws}, pools: []*sql.DB{w, r}, stmts: []*stmtDB{ws, rs}}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -193,6 +198,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	for _, s := range db.stmts {
+		s.close()
+	}
 	var errs []error
 	for _, p := range db.pools {
 		errs = append(errs, p.Close())
@@ -231,6 +239,7 @@ func (c *conn) runTx(ctx context.Context, fn func(tx store.Store) error) (err er
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", c.d, c.classify(err))
 	}
+	var misses []string
 	committed := false
 	defer func() {
 		if !committed {
@@ -239,8 +248,16 @@ func (c *conn) runTx(ctx context.Context, fn func(tx store.Store) error) (err er
 			// database/sql anyway.
 			_ = tx.Rollback()
 		}
+		// Only now is the writer connection free to prepare on.
+		if c.writeStmts != nil {
+			c.writeStmts.warm(context.WithoutCancel(ctx), misses)
+		}
 	}()
-	if err := fn(&conn{d: c.d, read: tx, write: tx, inTx: true}); err != nil {
+	var q querier = tx
+	if c.writeStmts != nil {
+		q = stmtTx{tx: tx, cache: c.writeStmts, misses: &misses}
+	}
+	if err := fn(&conn{d: c.d, read: q, write: q, inTx: true}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

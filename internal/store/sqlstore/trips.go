@@ -349,6 +349,11 @@ func (c *conn) PurgeTrip(ctx context.Context, tripID string, at time.Time) error
 		{`UPDATE transitions SET reason = '' WHERE trip_id = ?`, []any{tripID}},
 		{`UPDATE tests SET hc1 = '' WHERE trip_id = ?`, []any{tripID}},
 		{`DELETE FROM traveller_sessions WHERE trip_id = ?`, []any{tripID}},
+		// The federation's copies: the salted passport hash of a shared
+		// trip and the trip's place in the tracing index.
+		{`UPDATE federation_trip_links SET passport_salt = '', passport_hash = '' WHERE trip_id = ?`, []any{tripID}},
+		{`DELETE FROM trace_keys WHERE trip_id = ?`, []any{tripID}},
+		{`DELETE FROM trace_exposures WHERE trip_id = ?`, []any{tripID}},
 	}
 	for i, s := range stmts {
 		res, err := c.exec(ctx, s.q, s.args...)

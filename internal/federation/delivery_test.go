@@ -1,0 +1,106 @@
+package federation_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/corridorlane/corridor/internal/node"
+)
+
+// fast tuning: faults heal in tests within seconds, not minutes.
+var fast = node.PeeringConfig{RequestTimeout: 3 * time.Second, PullEvery: time.Hour, MaxBackoff: 300 * time.Millisecond}
+
+// TestCatchUpByPull: a node that could not be reached catches up by
+// pulling when it comes back, and the pulls acknowledge what they
+// brought, so nothing is pushed twice afterwards.
+func TestCatchUpByPull(t *testing.T) {
+	engines(t, func(t *testing.T, url func() string) {
+		p := newPair(t, url, fast)
+		p.proxy["CN"].Down() // Korea cannot push to China
+		p.sendStats("KR", 2300)
+		p.start()
+		// China pulls on start (three full pulls and the rest).
+		p.converged(time.Minute)
+		if err := p.proxy["CN"].Up(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // time for a push, if anything were left
+		p.converged(10 * time.Second)
+		sent := p.sent("KR")
+		if sent != 2300+2 { // and Korea's trust and revocation lists
+			t.Fatalf("Korea wrote %d messages, want 2302", sent)
+		}
+		wantCounts(t, p.counts("CN"), map[string]int64{"received": sent, "applied": sent})
+	})
+}
+
+// TestPushThroughFaults: every message is applied once whatever the link
+// does: the peer down, a partition, latency, a request or an answer cut
+// off, a request sent twice or overtaken. Counts are exact: received is
+// applied plus the duplicates each fault must cause.
+func TestPushThroughFaults(t *testing.T) {
+	engines(t, func(t *testing.T, url func() string) {
+		p := newPair(t, url, fast)
+		p.start()
+		p.converged(30 * time.Second) // the lists both send on start
+		// On start both nodes push and pull at once, so the lists may come
+		// twice; the faults' duplicates count from here.
+		time.Sleep(300 * time.Millisecond)
+		px := p.proxy["CN"]
+		dups := p.counts("CN")["duplicate"]
+		wave := func(name string, n int, fault func(), heal func()) {
+			t.Helper()
+			if fault != nil {
+				fault()
+			}
+			p.sendStats("KR", n)
+			if heal != nil {
+				time.Sleep(400 * time.Millisecond)
+				heal()
+			}
+			p.converged(30 * time.Second)
+			// A late copy (a request the proxy held back) may still be on
+			// its way: wait for the counts to reach their exact values.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				c := p.counts("CN")
+				exact := c["applied"] == p.sent("KR") && c["received"] == c["applied"]+dups && c["duplicate"] == dups &&
+					c["held"] == 0 && c["dead"] == 0 && len(c) <= 3
+				if exact && px.Stats().Holding == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after %s: %v (Korea sent %d, %d duplicates expected)", name, c, p.sent("KR"), dups)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		wave("the peer down", 40, func() { px.Down() }, func() { px.Up() })
+		wave("a partition that heals", 40, px.Partition, px.Heal)
+		wave("latency", 40, func() { px.SetLatency(150*time.Millisecond, 100*time.Millisecond) }, nil)
+		px.Reset()
+		// A request cut off before it arrives: sent again, applied once.
+		wave("a request cut off", 30, func() { px.DropNextRequest(200) }, nil)
+		// An answer cut off: the delivery was applied, the sender cannot
+		// know, sends it again, and every message of it comes twice. (The
+		// senders are idle, and the periodic pulls an hour away, so the
+		// next request through the proxy is the push of these messages.)
+		before := px.Stats().DroppedResponses
+		dups += 25
+		wave("an answer cut off", 25, func() { px.DropNextResponse(10) }, nil)
+		if px.Stats().DroppedResponses != before+1 {
+			t.Fatalf("no answer was cut off")
+		}
+		// A delivery sent twice: the second copy is all duplicates.
+		dups += 20
+		wave("a delivery sent twice", 20, px.DuplicateNext, nil)
+		// A delivery held back until the sender gave up on it and sent it
+		// again: the retry overtakes it, and the original arrives after,
+		// all duplicates.
+		dups += 15
+		wave("a delivery overtaken", 15, px.ReorderNext, nil)
+		if px.Stats().Reordered != 1 {
+			t.Fatalf("reordered %d deliveries, want 1", px.Stats().Reordered)
+		}
+	})
+}
