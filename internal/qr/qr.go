@@ -133,7 +133,41 @@ func Decode(r io.Reader) (string, error) {
 }
 
 // DecodeImage reads the first QR code found in img.
-func DecodeImage(img image.Image) (text string, err error) {
+//
+// ZXing's finder-pattern detector, tuned for photos, now and then misjudges
+// a crisp computer-drawn symbol ("dimension = 75"); such a picture is read
+// again as a pure barcode (straight, with its quiet zone), which is exact
+// for screenshots and printed codes, and then at twice the size.
+func DecodeImage(img image.Image) (string, error) {
+	var firstErr error
+	for _, try := range []struct {
+		hints map[gozxing.DecodeHintType]any
+		scale int
+	}{
+		{map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}, 1},
+		{map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}, 1},
+		{map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}, 2},
+	} {
+		src := img
+		if try.scale > 1 {
+			b := img.Bounds()
+			if b.Dx()*b.Dy()*try.scale*try.scale > maxPixels {
+				continue
+			}
+			src = upscale(img, try.scale)
+		}
+		text, err := decodeOnce(src, try.hints)
+		if err == nil {
+			return text, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return "", firstErr
+}
+
+func decodeOnce(img image.Image, hints map[gozxing.DecodeHintType]any) (text string, err error) {
 	// gozxing is a port of Java code that signals some malformed symbols by
 	// indexing out of range; a picture from outside must never crash us.
 	defer func() {
@@ -145,10 +179,21 @@ func DecodeImage(img image.Image) (text string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("qr: preparing picture: %w", err)
 	}
-	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	res, err := zxqr.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
 		return "", fmt.Errorf("qr: no readable QR code in the picture: %w", err)
 	}
 	return res.GetText(), nil
+}
+
+// upscale enlarges img by an integer factor, pixel by pixel.
+func upscale(img image.Image, k int) image.Image {
+	b := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, b.Dx()*k, b.Dy()*k))
+	for y := 0; y < b.Dy()*k; y++ {
+		for x := 0; x < b.Dx()*k; x++ {
+			out.Set(x, y, img.At(b.Min.X+x/k, b.Min.Y+y/k))
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,4 +146,32 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Decode(bytes.NewReader(data))
 	})
+}
+
+// Every code Corridor draws must read back from its own picture, whatever
+// its content: random Base45 texts of credential lengths, as the issuer
+// makes them.
+func TestEveryDrawnCodeReadsBack(t *testing.T) {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+	rng := rand.New(rand.NewPCG(7, 11))
+	n := 300
+	if testing.Short() {
+		n = 40
+	}
+	for i := 0; i < n; i++ {
+		var b strings.Builder
+		b.WriteString("HC1:")
+		for j, l := 0, 250+rng.IntN(500); j < l; j++ {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		text := b.String()
+		png, err := EncodePNG(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(bytes.NewReader(png))
+		if err != nil || got != text {
+			t.Fatalf("code %d (%d characters) does not read back: %v", i, len(text), err)
+		}
+	}
 }
