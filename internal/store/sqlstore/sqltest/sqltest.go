@@ -126,32 +126,9 @@ func Postgres() Engine {
 		Name: "postgres",
 		Open: func(t testing.TB) *sqlstore.DB {
 			t.Helper()
-			base := RequirePostgres(t)
-			admin, err := sql.Open("pgx", base)
-			if err != nil {
-				t.Fatalf("postgres: %v", err)
-			}
-			defer admin.Close()
+			u := PostgresURL(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			schema := "corridor_test_" + randomHex(8)
-			if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-				t.Fatalf("postgres: creating schema: %v", err)
-			}
-			t.Cleanup(func() {
-				admin, err := sql.Open("pgx", base)
-				if err != nil {
-					return
-				}
-				defer admin.Close()
-				if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-					t.Errorf("postgres: dropping schema %s: %v", schema, err)
-				}
-			})
-			u, err := withSearchPath(base, schema)
-			if err != nil {
-				t.Fatalf("postgres: %v", err)
-			}
 			db, err := sqlstore.OpenPostgres(ctx, u)
 			if err != nil {
 				t.Fatalf("opening PostgreSQL: %v", err)
