@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -56,41 +57,42 @@ func (s *Service) PublishLists(ctx context.Context) error {
 // the CSCA pinned for that peer; a list that no longer verifies (a pin
 // changed, a list past its next update) is left out and reported.
 func (s *Service) LoadPeerTrust(ctx context.Context, ts *trust.Store) error {
-	peers, err := s.db.ListPeers(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, p := range peers {
-		l, err := s.db.GetPeerList(ctx, p.Country, store.ListTrust)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+	return s.eachPeerList(ctx, store.ListTrust, func(country string, data []byte, csca *x509.Certificate) error {
+		if _, err := ts.Load(data, trust.LoadOptions{Pinned: csca, At: s.now(), Source: "peer " + country}); err != nil {
+			return fmt.Errorf("%s's trust list: %w", country, err)
 		}
-		if err != nil {
-			return err
-		}
-		csca, err := s.pinned(ctx, p.Country)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, err := ts.Load(l.Data, trust.LoadOptions{Pinned: csca, At: s.now(), Source: "peer " + p.Country}); err != nil {
-			errs = append(errs, fmt.Errorf("%s's trust list: %w", p.Country, err))
-		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // AddPeerRevocations adds to list the entries of every peer's revocation
 // list that verifies against its pinned CSCA.
 func (s *Service) AddPeerRevocations(ctx context.Context, list *revocation.List) error {
+	return s.eachPeerList(ctx, store.ListRevocation, func(country string, data []byte, csca *x509.Certificate) error {
+		rl, err := revocation.Verify(data, csca)
+		if err != nil {
+			return fmt.Errorf("%s's revocation list: %w", country, err)
+		}
+		var errs []error
+		for _, e := range rl.Entries() {
+			errs = append(errs, list.Add(e))
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// eachPeerList hands take every peer's stored list of one kind with the
+// CSCA pinned for that peer. A peer without such a list is passed over; a
+// missing pin or a list take refuses is reported and the others still
+// taken; a store failure stops the walk.
+func (s *Service) eachPeerList(ctx context.Context, kind string, take func(country string, data []byte, csca *x509.Certificate) error) error {
 	peers, err := s.db.ListPeers(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, p := range peers {
-		l, err := s.db.GetPeerList(ctx, p.Country, store.ListRevocation)
+		l, err := s.db.GetPeerList(ctx, p.Country, kind)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -102,16 +104,7 @@ func (s *Service) AddPeerRevocations(ctx context.Context, list *revocation.List)
 			errs = append(errs, err)
 			continue
 		}
-		rl, err := revocation.Verify(l.Data, csca)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s's revocation list: %w", p.Country, err))
-			continue
-		}
-		for _, e := range rl.Entries() {
-			if err := list.Add(e); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, take(p.Country, l.Data, csca))
 	}
 	return errors.Join(errs...)
 }
