@@ -18,8 +18,11 @@ import (
 // in the caller's transaction, in one order: trip row (under its version
 // check), transitions, then what federate derives from them (the tracing
 // index, contacts of a case, the messages for the peer node, written to
-// the outbox in this same transaction), and the audit entries last, since
-// appending to the audit chain locks its head until the transaction ends.
+// the outbox in this same transaction), then the audit entries, since
+// appending to the audit chain locks its head until the transaction ends,
+// and the quotas taken after them: on PostgreSQL a quota row taken first
+// stayed locked while its transaction queued for the audit head, so every
+// other approval of the week queued behind that one.
 //
 // This is the one place a trip's state is written.
 type change struct {
@@ -27,6 +30,7 @@ type change struct {
 	t           *store.Trip
 	transitions []*store.Transition
 	audits      []*audit.Entry
+	quotas      []quotaTake
 	now         time.Time
 
 	// What the use case did besides moving the trip, for federate.
@@ -82,6 +86,20 @@ func (c *change) move(p Principal, role trip.Role, action trip.Action, reason st
 // audit adds an entry written with the change.
 func (c *change) audit(e *audit.Entry) { c.audits = append(c.audits, e) }
 
+// quotaTake is a quota the change uses up, and the refusal if it is used
+// up already.
+type quotaTake struct {
+	key     store.QuotaKey
+	limit   int
+	refusal *Error
+}
+
+// takeQuota adds a quota the change takes one of when it commits; the
+// commit fails with refusal, and writes nothing, if none is left.
+func (c *change) takeQuota(k store.QuotaKey, limit int, refusal *Error) {
+	c.quotas = append(c.quotas, quotaTake{key: k, limit: limit, refusal: refusal})
+}
+
 // commit writes the change in tx.
 func (c *change) commit(ctx context.Context, tx store.Store, fields bool) error {
 	if fields || len(c.transitions) > 0 {
@@ -100,6 +118,15 @@ func (c *change) commit(ctx context.Context, tx store.Store, fields bool) error 
 	for _, e := range c.audits {
 		if err := tx.AppendAudit(ctx, e); err != nil {
 			return err
+		}
+	}
+	for _, q := range c.quotas {
+		ok, err := tx.TakeQuota(ctx, q.key, q.limit)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return q.refusal
 		}
 	}
 	return nil

@@ -256,6 +256,7 @@ func (a *App) ApproveTrip(ctx context.Context, p Principal, tripID, note string)
 	if err != nil {
 		return nil, err
 	}
+	pre := a.presignApproval(ctx, p, tripID, note)
 	return a.act(ctx, p, UCTripApprove, tripID, func(tx store.Store, c *change, role trip.Role, now time.Time) error {
 		t := c.t
 		// The machine first: approving a draft is refused as such, not
@@ -277,26 +278,66 @@ func (a *App) ApproveTrip(ctx context.Context, p Principal, tripID, note string)
 		}
 		week := isoWeek(dep)
 		limit := lane.Quota.WeeklyPerRegion[t.Region]
-		ok, err := tx.TakeQuota(ctx, store.QuotaKey{Lane: lane.ID, Scope: store.PerRegion, Bucket: t.Region, Week: week}, limit)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &Error{Code: CodeQuotaExhausted, Msg: fmt.Sprintf("the weekly quota of %d approvals for %s on lane %s is used up for week %s", limit, t.Region, lane.ID, week)}
-		}
+		// Taken when the change commits, after the audit entries.
+		c.takeQuota(store.QuotaKey{Lane: lane.ID, Scope: store.PerRegion, Bucket: t.Region, Week: week}, limit,
+			&Error{Code: CodeQuotaExhausted, Msg: fmt.Sprintf("the weekly quota of %d approvals for %s on lane %s is used up for week %s", limit, t.Region, lane.ID, week)})
 		if per := lane.Quota.WeeklyPerSponsor; per > 0 {
-			ok, err := tx.TakeQuota(ctx, store.QuotaKey{Lane: lane.ID, Scope: store.PerSponsor, Bucket: t.SponsorOrgID, Week: week}, per)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return &Error{Code: CodeQuotaExhausted, Msg: fmt.Sprintf("this sponsor's weekly quota of %d approvals on lane %s is used up for week %s", per, lane.ID, week)}
-			}
+			c.takeQuota(store.QuotaKey{Lane: lane.ID, Scope: store.PerSponsor, Bucket: t.SponsorOrgID, Week: week}, per,
+				&Error{Code: CodeQuotaExhausted, Msg: fmt.Sprintf("this sponsor's weekly quota of %d approvals on lane %s is used up for week %s", per, lane.ID, week)})
 		}
-		ap, err := a.issueApproval(ctx, tx, t, dep, now)
+		ap, err := a.issueApproval(ctx, tx, t, dep, now, pre)
 		c.approval = ap
 		return err
 	})
+}
+
+// presigned is an entry approval signed before the approval's transaction.
+type presigned struct {
+	version int64  // the trip's, as read
+	sponsor string // the sponsor's name, as read
+	ap      *approval.Approval
+	hc1     string
+	until   time.Time
+}
+
+// presignApproval signs the entry approval from the trip as read outside
+// the approval's transaction. Signing is the longest step of an approval,
+// and inside the transaction it held up every other write queued on
+// SQLite's single writer. issueApproval takes the signed approval only if
+// the trip is still at the version read (every change to a trip moves its
+// version) and the sponsor's name is unchanged, and signs again otherwise.
+// It returns nil when the trip cannot be approved as read; the transaction
+// then says why.
+func (a *App) presignApproval(ctx context.Context, p Principal, tripID, note string) *presigned {
+	role, err := authorize(p, UCTripApprove)
+	if err != nil {
+		return nil
+	}
+	t, err := a.loadTrip(ctx, a.db, p, role, tripID)
+	if err != nil {
+		return nil
+	}
+	now := a.now()
+	if _, err := trip.Apply(t.State, t.SuspendedFrom, trip.Approve, trip.Actor{ID: p.ActorID(), Role: role}, note, now); err != nil {
+		return nil
+	}
+	dep, err := time.Parse(time.DateOnly, t.DepartureDate)
+	if err != nil {
+		return nil
+	}
+	sponsor, err := a.db.GetOrg(ctx, t.SponsorOrgID)
+	if err != nil {
+		return nil
+	}
+	ap, until, err := a.draftApproval(t, sponsor.Name, dep, now)
+	if err != nil {
+		return nil
+	}
+	hc1, err := a.cfg.Issuer.IssueApproval(ctx, ap, now)
+	if err != nil {
+		return nil
+	}
+	return &presigned{version: t.Version, sponsor: sponsor.Name, ap: ap, hc1: hc1, until: until}
 }
 
 // openLane checks that the trip's lane, region and purpose are open under
@@ -315,7 +356,7 @@ func (a *App) openLane(ctx context.Context, tx store.Store, pol *policy.Policy, 
 	}
 	s, err := tx.ActiveLaneSuspension(ctx, lane.ID, now)
 	if err == nil {
-		return nil, conflict("lane %s is suspended until %s", lane.ID, s.EndsAt.Format(time.RFC3339))
+		return nil, conflict("lane %s is suspended until %s: %s", lane.ID, s.EndsAt.Format(time.RFC3339), s.Reason)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -323,14 +364,34 @@ func (a *App) openLane(ctx context.Context, tx store.Store, pol *policy.Policy, 
 	return lane, nil
 }
 
-func (a *App) issueApproval(ctx context.Context, tx store.Store, t *store.Trip, dep, now time.Time) (*approval.Approval, error) {
+// issueApproval gives the approved trip its signed entry approval: pre's
+// if it was signed from this very trip, a new one otherwise.
+func (a *App) issueApproval(ctx context.Context, tx store.Store, t *store.Trip, dep, now time.Time, pre *presigned) (*approval.Approval, error) {
 	sponsor, err := tx.GetOrg(ctx, t.SponsorOrgID)
 	if err != nil {
 		return nil, err
 	}
-	id, err := dcc.NewUVCI(a.cfg.Country, "AP", rand.Reader)
+	if pre != nil && pre.version == t.Version && pre.sponsor == sponsor.Name {
+		t.ApprovalID, t.ApprovalHC1, t.ApprovedAt, t.ApprovalValidUntil = pre.ap.ID, pre.hc1, now, pre.until
+		return pre.ap, nil
+	}
+	ap, until, err := a.draftApproval(t, sponsor.Name, dep, now)
 	if err != nil {
 		return nil, err
+	}
+	hc1, err := a.cfg.Issuer.IssueApproval(ctx, ap, now)
+	if err != nil {
+		return nil, fmt.Errorf("issuing the entry approval: %w", err)
+	}
+	t.ApprovalID, t.ApprovalHC1, t.ApprovedAt, t.ApprovalValidUntil = ap.ID, hc1, now, until
+	return ap, nil
+}
+
+// draftApproval fills in the entry approval of trip t, valid from now.
+func (a *App) draftApproval(t *store.Trip, sponsor string, dep, now time.Time) (*approval.Approval, time.Time, error) {
+	id, err := dcc.NewUVCI(a.cfg.Country, "AP", rand.Reader)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	// Valid from now to the end of the departure day plus the grace days.
 	until := dep.AddDate(0, 0, 1+a.cfg.ApprovalGraceDays)
@@ -340,17 +401,12 @@ func (a *App) issueApproval(ctx context.Context, tx store.Store, t *store.Trip, 
 		Nam: approval.Name{Fn: tv.FamilyName, Fnt: tv.FamilyNameICAO, Gn: tv.GivenName, Gnt: tv.GivenNameICAO},
 		Dob: tv.DateOfBirth, Lane: t.Lane, Region: t.Region, Purpose: t.Purpose,
 		ValidFrom: now.Format(time.RFC3339), ValidUntil: until.Format(time.RFC3339),
-		Itinerary: t.Reference, Authority: a.cfg.AuthorityName, Sponsor: truncate(sponsor.Name, 120),
+		Itinerary: t.Reference, Authority: a.cfg.AuthorityName, Sponsor: truncate(sponsor, 120),
 	}
 	if err := ap.SetPassport(tv.PassportCountry, tv.PassportNumber, nil); err != nil {
-		return nil, conflict("the passport number cannot be put on an approval: %v", err)
+		return nil, time.Time{}, conflict("the passport number cannot be put on an approval: %v", err)
 	}
-	hc1, err := a.cfg.Issuer.IssueApproval(ctx, ap, now)
-	if err != nil {
-		return nil, fmt.Errorf("issuing the entry approval: %w", err)
-	}
-	t.ApprovalID, t.ApprovalHC1, t.ApprovedAt, t.ApprovalValidUntil = id, hc1, now, until
-	return ap, nil
+	return ap, until, nil
 }
 
 func truncate(s string, n int) string {

@@ -38,17 +38,24 @@ func (c *conn) AppendAudit(ctx context.Context, e *audit.Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	if _, err := c.exec(ctx, `INSERT INTO audit_entries (seq, occurred_at, actor, actor_role, action, object, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.At.UnixMilli(), e.Actor, e.Role, e.Action, e.Object, string(details),
-		hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash)); err != nil {
+	args := []any{e.Seq, e.At.UnixMilli(), e.Actor, e.Role, e.Action, e.Object, string(details),
+		hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash), hex.EncodeToString(e.Hash), e.Seq}
+	missing := fmt.Errorf("audit: the head row is missing")
+	if c.d == dialectPostgres {
+		// Every append waits for the one before it to commit, so each
+		// round trip made while holding the head delays all the others:
+		// the entry and the head's new hash go in one statement.
+		if err := c.execOne(ctx, missing, `WITH entry AS (INSERT INTO audit_entries (`+auditColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))
+			UPDATE audit_head SET hash = ? WHERE id = 1 AND seq = ?`, args...); err != nil {
+			return fmt.Errorf("audit: appending entry %d: %w", e.Seq, err)
+		}
+		return nil
+	}
+	if _, err := c.exec(ctx, `INSERT INTO audit_entries (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args[:9]...); err != nil {
 		return fmt.Errorf("audit: appending entry %d: %w", e.Seq, err)
 	}
-	if err := c.execOne(ctx, fmt.Errorf("audit: the head row is missing"),
-		`UPDATE audit_head SET hash = ? WHERE id = 1 AND seq = ?`, hex.EncodeToString(e.Hash), e.Seq); err != nil {
-		return err
-	}
-	return nil
+	return c.execOne(ctx, missing, `UPDATE audit_head SET hash = ? WHERE id = 1 AND seq = ?`, args[9:]...)
 }
 
 const auditColumns = `seq, occurred_at, actor, actor_role, action, object, details, prev_hash, hash`

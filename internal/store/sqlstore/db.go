@@ -63,7 +63,10 @@ type conn struct {
 	// writeStmts holds the writer's prepared statements on SQLite, for
 	// transactions to reuse; nil on PostgreSQL.
 	writeStmts *stmtDB
-	inTx       bool
+	// gate queues SQLite's write transactions in arrival order; nil on
+	// PostgreSQL and inside a transaction.
+	gate writeGate
+	inTx bool
 }
 
 // DB is an open database.
@@ -71,6 +74,7 @@ type DB struct {
 	*conn
 	pools []*sql.DB
 	stmts []*stmtDB
+	ckpt  *checkpointer // SQLite only
 }
 
 var _ store.DB = (*DB)(nil)
@@ -98,9 +102,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // SQLITE_BUSY without waiting).
 const sqliteBusyTimeoutMS = 10000
 
-func sqliteDSN(path string, readOnly bool) string {
+func sqliteDSN(path string, readOnly bool, busyMS int, extra ...string) string {
 	params := []string{
-		"_pragma=busy_timeout(" + strconv.Itoa(sqliteBusyTimeoutMS) + ")",
+		"_pragma=busy_timeout(" + strconv.Itoa(busyMS) + ")",
 		"_pragma=journal_mode(WAL)",
 		"_pragma=foreign_keys(1)",
 		"_pragma=synchronous(NORMAL)", // with WAL: durable at checkpoints, never corrupt
@@ -109,16 +113,22 @@ func sqliteDSN(path string, readOnly bool) string {
 	if readOnly {
 		params = append(params, "_pragma=query_only(1)")
 	}
+	params = append(params, extra...)
 	return "file:" + path + "?" + strings.Join(params, "&")
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
 // migrates it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, walTuning{rewind: rewindPages, backstop: backstopPages})
+}
+
+func openSQLite(ctx context.Context, path string, wt walTuning) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: database path %q must be a plain file path", path)
 	}
-	w, err := sql.Open("sqlite", sqliteDSN(path, false))
+	// The writer checkpoints only as a backstop; see checkpointer.
+	w, err := sql.Open("sqlite", sqliteDSN(path, false, sqliteBusyTimeoutMS, "_pragma=wal_autocheckpoint("+strconv.Itoa(wt.backstop)+")"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
@@ -131,19 +141,30 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, true))
+	r, err := sql.Open("sqlite", sqliteDSN(path, true, sqliteBusyTimeoutMS))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
+	ck, err := sql.Open("sqlite", sqliteDSN(path, false, checkpointBusyMS))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
 	ws, rs := newStmtDB(w), newStmtDB(r)
-	db := &DB{conn: &conn{d: dialectSQLite, read: rs, write: ws, writeDB: w, writeStmts: ws}, pools: []*sql.DB{w, r}, stmts: []*stmtDB{ws, rs}}
+	gate := newWriteGate()
+	db := &DB{conn: &conn{d: dialectSQLite, read: rs, write: ws, writeDB: w, writeStmts: ws, gate: gate},
+		pools: []*sql.DB{w, r, ck}, stmts: []*stmtDB{ws, rs}}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	db.ckpt = startCheckpointer(ck, gate, wt.rewind)
 	return db, nil
 }
 
@@ -198,6 +219,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	db.ckpt.close()
 	for _, s := range db.stmts {
 		s.close()
 	}
@@ -235,6 +257,12 @@ func (c *conn) InTx(ctx context.Context, fn func(tx store.Store) error) error {
 }
 
 func (c *conn) runTx(ctx context.Context, fn func(tx store.Store) error) (err error) {
+	if c.gate != nil {
+		if err := c.gate.acquire(ctx); err != nil {
+			return fmt.Errorf("%s: begin: %w", c.d, err)
+		}
+		defer c.gate.release()
+	}
 	tx, err := c.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", c.d, c.classify(err))
