@@ -37,7 +37,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	d, err := demo.Start(ctx, demo.Options{Dir: *dir, PolicyFile: *policyFile, Logger: logger})
+	d, err := demo.Start(ctx, demo.Options{Dir: *dir, PolicyFile: *policyFile, Logger: logger, Driven: *script})
 	if err != nil {
 		return err
 	}

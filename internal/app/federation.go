@@ -65,7 +65,7 @@ func (a *App) sharedWith(ctx context.Context, tx store.Store, country string) (b
 // left); the destination everything from arrival on. Either side may
 // withdraw or suspend. A step taken on the wrong side would be a second,
 // conflicting truth, so it is refused there.
-func stepOwner(tr trip.Transition) string {
+func stepOwner(t *store.Trip, tr trip.Transition) string {
 	switch tr.Action {
 	case trip.StartMonitoring, trip.Clear, trip.Depart, trip.Expire:
 		return store.SideOrigin
@@ -76,9 +76,13 @@ func stepOwner(tr trip.Transition) string {
 		return store.SideDestination
 	case trip.Complete:
 		// Monitoring ends by the policy's clock, which both sides keep
-		// (see mirrorRelease); an isolation ends by the destination's word.
+		// (see mirrorRelease). An isolation ends by the word of the side
+		// that has the traveller: the origin's for one who never left.
 		if tr.From == trip.Monitoring && tr.Actor.Role == trip.RoleSystem {
 			return ""
+		}
+		if tr.From == trip.Isolated && t.DepartedAt.IsZero() {
+			return store.SideOrigin
 		}
 		return store.SideDestination
 	case trip.Withdraw, trip.Suspend, trip.Reinstate:
@@ -119,7 +123,7 @@ func (a *App) federate(ctx context.Context, tx store.Store, c *change) error {
 			if tr.Actor.Role == trip.RolePeer {
 				continue
 			}
-			if owner := stepOwner(tr.Transition); owner != "" && owner != link.Side {
+			if owner := stepOwner(c.t, tr.Transition); owner != "" && owner != link.Side {
 				return conflict("trip %s is shared with %s, whose node takes this step (%s); it reaches this node from there",
 					c.t.Reference, link.Peer, humanAction(tr.Action))
 			}
@@ -131,6 +135,11 @@ func (a *App) federate(ctx context.Context, tx store.Store, c *change) error {
 	if c.opened != nil {
 		if err := a.traceOpenedCase(ctx, tx, c); err != nil {
 			return err
+		}
+		if c.opened.Stage == store.StageArrival {
+			if err := a.runBreaker(ctx, tx, c.t.Lane, c.opened.OpenedAt); err != nil {
+				return err
+			}
 		}
 	}
 	f := a.federation()
@@ -207,11 +216,42 @@ func (a *App) outbound(ctx context.Context, tx store.Store, c *change, link *sto
 				HoldFrom: t.HoldStartedAt, Result: r.Result, ResultAt: r.CreatedAt})
 		}
 	}
+	arrived := false // one trip.arrived for an arrival and hold taken together
 	for _, tr := range c.transitions {
 		if tr.Actor.Role == trip.RolePeer {
 			continue
 		}
 		switch tr.Action {
+		case trip.Arrive, trip.Hold:
+			// An arrival result sent above says all of it already.
+			if arrived || (len(out) > 0 && out[0].Type() == envelope.TypeArrivalResult) {
+				continue
+			}
+			arrived = true
+			b := &envelope.TripArrived{TripRef: t.Reference, ArrivedAt: t.ArrivedAt}
+			if !t.HoldStartedAt.IsZero() {
+				e, err := a.exposureOf(ctx, tx, c)
+				if err != nil {
+					return nil, err
+				}
+				if e.HoldSite != "" {
+					b.HoldSite, b.HoldFrom = e.HoldSite, t.HoldStartedAt
+				}
+			}
+			out = append(out, b)
+		case trip.Isolate:
+			// A positive crosses as its case, which isolates the twin.
+			if c.opened == nil {
+				out = append(out, &envelope.TripIsolated{TripRef: t.Reference, At: tr.At})
+			}
+		case trip.Complete:
+			// Both sides end monitoring by the same clock; anything else
+			// ends by one side's word, which the other must hear.
+			if tr.From != trip.Monitoring || tr.Actor.Role != trip.RoleSystem {
+				out = append(out, &envelope.TripCompleted{TripRef: t.Reference, From: string(tr.From), At: tr.At})
+			}
+		case trip.Reinstate:
+			out = append(out, &envelope.TripReinstated{TripRef: t.Reference, State: string(tr.To), At: tr.At})
 		case trip.Clear:
 			b, err := a.clearedBody(ctx, tx, t)
 			if err != nil {
@@ -300,6 +340,34 @@ func (a *App) notifyCase(ctx context.Context, tx store.Store, f Federation, c *c
 	return nil
 }
 
+// notifySecondary tells the peer of a secondary case recorded here on a
+// shared trip, as a case notice of stage secondary. It carries no
+// exposure and asks for no tracing: the person infected is not a lane
+// traveller, and their contacts are the local health system's to trace.
+// The local reference and the note stay here.
+func (a *App) notifySecondary(ctx context.Context, tx store.Store, t *store.Trip, k *store.SecondaryCase, now time.Time) error {
+	f := a.federation()
+	if f == nil {
+		return nil
+	}
+	link, err := tx.GetTripLink(ctx, t.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	detected, err := time.ParseInLocation(time.DateOnly, k.DetectedOn, time.UTC)
+	if err != nil {
+		return fmt.Errorf("secondary case %s: detection date: %w", k.ID, err)
+	}
+	notice := &envelope.CaseNotified{CaseRef: k.ID, Lane: k.Lane, Stage: ledger.Secondary, DetectedAt: detected, TripRef: t.Reference}
+	if err := f.Send(ctx, tx, link.Peer, notice, now); err != nil {
+		return fmt.Errorf("notifying %s of secondary case %s: %w", link.Peer, k.ID, err)
+	}
+	return nil
+}
+
 // ownsStep tells whether this node takes action on trip t: false when t
 // is shared and the peer takes it. The periodic jobs ask before acting.
 func (a *App) ownsStep(ctx context.Context, tx store.Store, c *change, action trip.Action, role trip.Role) (bool, error) {
@@ -307,7 +375,7 @@ func (a *App) ownsStep(ctx context.Context, tx store.Store, c *change, action tr
 	if err != nil || link == nil {
 		return err == nil, err
 	}
-	owner := stepOwner(trip.Transition{Action: action, From: c.t.State, Actor: trip.Actor{Role: role}})
+	owner := stepOwner(c.t, trip.Transition{Action: action, From: c.t.State, Actor: trip.Actor{Role: role}})
 	return owner == "" || owner == link.Side, nil
 }
 

@@ -211,7 +211,13 @@ var matrix = []useCaseCase{
 		if _, err := en.app.SuspendLane(bg, p, "CN-KR", en.clock.Now().Add(24*time.Hour), "5 arrival positives"); err != nil {
 			return err
 		}
-		return en.app.LiftLaneSuspension(bg, p, "CN-KR")
+		return drop2(en.app.LiftLaneSuspension(bg, p, "CN-KR"))
+	}},
+	{"change policy", "", []string{"joint_officer"}, func(en *env, p Principal, _ *Trip) error {
+		cur := en.app.Policy()
+		doc := strings.Replace(string(cur.Document()), fmt.Sprintf(`"version": %d,`, cur.Version), fmt.Sprintf(`"version": %d,`, cur.Version+1), 1)
+		_, err := en.app.ChangePolicy(bg, p, []byte(doc))
+		return err
 	}},
 	{"list alerts", "", []string{"health_monitor", "health_authority"}, func(en *env, p Principal, _ *Trip) error {
 		_, err := en.app.ListAlerts(bg, p, AlertQuery{OpenOnly: true})
@@ -246,6 +252,14 @@ var matrix = []useCaseCase{
 	}},
 	{"list dead letters", "", []string{"joint_officer"}, func(en *env, p Principal, _ *Trip) error {
 		_, err := en.app.DeadLetters(bg, p, DeadLetterQuery{OpenOnly: true})
+		return err
+	}},
+	{"see the ledger", "", []string{"health_authority", "joint_officer"}, func(en *env, p Principal, _ *Trip) error {
+		_, err := en.app.JointLedger(bg, p, LedgerQuery{})
+		return err
+	}},
+	{"record secondary case", trip.Departed, []string{"health_authority", "joint_officer"}, func(en *env, p Principal, tr *Trip) error {
+		_, err := en.app.RecordSecondaryCase(bg, p, SecondaryInput{TripRef: tr.Reference, DetectedOn: en.day(0), LocalRef: auth.NewID()})
 		return err
 	}},
 }
@@ -332,9 +346,10 @@ func TestPermissionMatrix(t *testing.T) {
 		"request info": UCTripRequestInfo, "approve": UCTripApprove, "reject": UCTripReject, "start monitoring": UCStartMonitoring,
 		"declare before departure": UCDeclare, "declare after arrival": UCDeclare, "record test": UCTestRecord, "depart": UCTripDepart,
 		"arrive": UCTripArrive, "hold": UCTripHold, "release": UCTripRelease, "isolate": UCTripIsolate, "complete isolation": UCTripCompleteIsolate,
-		"suspend trip": UCTripSuspend, "reinstate trip": UCTripReinstate, "suspend lane": UCLaneSuspend, "list alerts": UCAlerts,
+		"suspend trip": UCTripSuspend, "reinstate trip": UCTripReinstate, "suspend lane": UCLaneSuspend, "change policy": UCPolicyChange, "list alerts": UCAlerts,
 		"acknowledge alert": UCAlertAck, "create organisation": UCOrgCreate, "list organisations": UCOrgList, "invite member": UCMembersManage,
-		"list members": UCMembersManage, "list API tokens": UCTokensManage, "list dead letters": UCFederation}
+		"list members": UCMembersManage, "list API tokens": UCTokensManage, "list dead letters": UCFederation,
+		"see the ledger": UCLedger, "record secondary case": UCSecondaryRecord}
 	for _, row := range matrix {
 		uc, ok := names[row.name]
 		if !ok {

@@ -15,6 +15,7 @@ import (
 	"github.com/corridorlane/corridor/internal/audit"
 	"github.com/corridorlane/corridor/internal/auth"
 	"github.com/corridorlane/corridor/internal/federation/envelope"
+	"github.com/corridorlane/corridor/internal/ledger"
 	"github.com/corridorlane/corridor/internal/policy"
 	"github.com/corridorlane/corridor/internal/store"
 	"github.com/corridorlane/corridor/internal/trip"
@@ -92,6 +93,58 @@ func (a *App) ApplyPeerMessage(ctx context.Context, tx store.Store, m PeerMessag
 			c.t.ArrivedAt, c.t.HoldStartedAt, c.holdSite = b.ArrivedAt.UTC(), b.HoldFrom.UTC(), b.HoldSite
 			return nil
 		})
+	case *envelope.TripArrived:
+		return a.peerSteps(ctx, tx, m, b.TripRef, store.SideOrigin, func(c *change) error {
+			target, steps, reason := trip.Arrived, []trip.Action{trip.Arrive}, "arrived on "+m.From+"'s side"
+			at := b.ArrivedAt
+			if b.HoldSite != "" {
+				target, steps, reason, at = trip.ArrivalHold, append(steps, trip.Hold), "held at "+b.HoldSite+" for the arrival test", b.HoldFrom
+			}
+			if err := c.advance(m.From, target, at, reason, steps...); err != nil {
+				return err
+			}
+			if len(c.transitions) > 0 {
+				c.t.ArrivedAt = b.ArrivedAt.UTC()
+				if b.HoldSite != "" {
+					c.t.HoldStartedAt, c.holdSite = b.HoldFrom.UTC(), b.HoldSite
+				}
+			}
+			return nil
+		})
+	case *envelope.TripIsolated:
+		return a.peerSteps(ctx, tx, m, b.TripRef, "", func(c *change) error {
+			// Isolated already (a case crossed first), or ended since: the
+			// message tells this node nothing new.
+			if c.t.State == trip.Isolated || c.t.State.Final() {
+				return nil
+			}
+			return c.move(Peer(m.From), trip.RolePeer, trip.Isolate, "isolated on "+m.From+"'s side", c.peerTime(b.At))
+		})
+	case *envelope.TripCompleted:
+		return a.peerSteps(ctx, tx, m, b.TripRef, "", func(c *change) error {
+			reason := "completed on " + m.From + "'s side"
+			switch {
+			case c.t.State == trip.Completed:
+				return nil
+			case c.t.State == trip.Isolated:
+				return c.move(Peer(m.From), trip.RolePeer, trip.Complete, reason, c.peerTime(b.At))
+			case b.From == string(trip.Isolated):
+				return conflict("the trip is %s here; %s ended its isolation", c.t.State, m.From)
+			}
+			return c.advance(m.From, trip.Completed, b.At, reason, trip.Arrive, trip.Hold, trip.Release, trip.StartFollowUp, trip.Complete)
+		})
+	case *envelope.TripReinstated:
+		return a.peerSteps(ctx, tx, m, b.TripRef, "", func(c *change) error {
+			// Each side returns the trip to the state it had here, which
+			// may be further along than the sender's (China monitors a trip
+			// Korea still calls approved); the message's state is for the
+			// record. A trip not suspended here was reinstated already.
+			if c.t.State != trip.Suspended {
+				return nil
+			}
+			return c.move(Peer(m.From), trip.RolePeer, trip.Reinstate,
+				fmt.Sprintf("reinstated on %s's side (to %s there)", m.From, b.State), c.peerTime(b.At))
+		})
 	case *envelope.TripReleased:
 		return a.peerSteps(ctx, tx, m, b.TripRef, store.SideOrigin, func(c *change) error {
 			return a.mirrorRelease(c, m.From, b.ReleasedAt)
@@ -119,10 +172,7 @@ func (a *App) ApplyPeerMessage(ctx context.Context, tx store.Store, m PeerMessag
 	case *envelope.RouteReinstated:
 		return a.peerReinstatement(ctx, tx, m, b)
 	case *envelope.RouteLiftApproved:
-		// Recorded for the officers; a lift takes effect with the
-		// reinstatement both sides agree on.
-		return tx.AppendAudit(ctx, entry(Peer(m.From), string(trip.RolePeer), "route.lift_approved", "lane:"+b.Lane, a.now(),
-			map[string]string{"decision": b.DecisionID, "country": b.Country, "officer": b.OfficerRef}))
+		return a.peerLiftApproval(ctx, tx, m, b)
 	case *envelope.PolicyChanged:
 		return a.peerPolicy(ctx, tx, m, b)
 	}
@@ -241,10 +291,7 @@ func (c *change) advance(peer string, target trip.State, at time.Time, reason st
 		return nil
 	}
 	p := Peer(peer)
-	when := at.UTC().Truncate(time.Millisecond)
-	if when.IsZero() || when.After(c.now) {
-		when = c.now
-	}
+	when := c.peerTime(at)
 	for i, s := range steps {
 		if !allows(c.t.State, trip.RolePeer, s) {
 			continue
@@ -261,6 +308,17 @@ func (c *change) advance(peer string, target trip.State, at time.Time, reason st
 		return conflict("the trip is %s here; %s reports it %s", c.t.State, peer, target)
 	}
 	return nil
+}
+
+// peerTime is the time to record for a step the peer reports at at: its
+// own time, unless it is missing or ahead of this node's clock, since a
+// transition dated in the future would sort before steps taken here later.
+func (c *change) peerTime(at time.Time) time.Time {
+	when := at.UTC().Truncate(time.Millisecond)
+	if when.IsZero() || when.After(c.now) {
+		when = c.now
+	}
+	return when
 }
 
 // mirrorRelease mirrors the end of the arrival hold. Post-arrival
@@ -316,7 +374,9 @@ func (a *App) peerCase(ctx context.Context, tx store.Store, m PeerMessage, b *en
 		if err != nil {
 			return err
 		}
-		if link != nil && link.Peer == m.From && allows(t.State, trip.RolePeer, trip.Isolate) {
+		// A secondary case is someone else's infection: it says nothing
+		// new of the traveller's own state, which crosses by itself.
+		if link != nil && link.Peer == m.From && b.Stage != ledger.Secondary && allows(t.State, trip.RolePeer, trip.Isolate) {
 			reason := fmt.Sprintf("case %s notified by %s (%s)", b.CaseRef, m.From, b.Stage)
 			if err := c.move(Peer(m.From), trip.RolePeer, trip.Isolate, reason, c.now); err != nil {
 				return err
@@ -420,38 +480,92 @@ func (a *App) takeTraceAnswer(ctx context.Context, tx store.Store, m PeerMessage
 	return nil
 }
 
-// peerSuspension mirrors a route suspension the peer's circuit breaker
-// decided.
+// peerSuspension mirrors a route suspension the peer decided, by its
+// circuit breaker or by its officer, under the peer's decision id: a
+// suspension known already (sent again) adds nothing.
 func (a *App) peerSuspension(ctx context.Context, tx store.Store, m PeerMessage, b *envelope.RouteSuspended) error {
-	if _, ok := a.Policy().Lane(b.Lane); !ok {
+	lane, ok := a.Policy().Lane(b.Lane)
+	if !ok {
 		return peerRefusal("lane %s is not in the corridor policy in force", b.Lane)
 	}
-	reason := fmt.Sprintf("circuit breaker on %s's side (decision %s): %d positives in %d days, suspended %d days",
-		m.From, b.DecisionID, b.Positives, b.WindowDays, b.SuspendDays)
-	s := &store.LaneSuspension{ID: auth.NewID(), Lane: b.Lane, StartsAt: b.From.UTC().Truncate(time.Millisecond),
+	if lane.Origin != m.From && lane.Destination != m.From {
+		return peerRefusal("%s is not a party to lane %s", m.From, b.Lane)
+	}
+	reason := fmt.Sprintf("circuit breaker on %s's side: %d arrival positives within %d days suspend the route for %d days",
+		m.From, b.Positives, b.WindowDays, b.SuspendDays)
+	if b.Manual() {
+		reason = fmt.Sprintf("suspended by %s's joint officer: %s", m.From, b.Reason)
+	}
+	s := &store.LaneSuspension{ID: b.DecisionID, Lane: b.Lane, StartsAt: b.From.UTC().Truncate(time.Millisecond),
 		EndsAt: b.Until.UTC().Truncate(time.Millisecond), Reason: reason, CreatedBy: Peer(m.From).ActorID()}
-	if err := tx.AddLaneSuspension(ctx, s); err != nil {
+	if err := tx.AddLaneSuspension(ctx, s); errors.Is(err, store.ErrConflict) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	return tx.AppendAudit(ctx, entry(Peer(m.From), string(trip.RolePeer), "lane.suspend", "lane:"+b.Lane, a.now(),
-		map[string]string{"until": s.EndsAt.Format(time.RFC3339), "suspension": s.ID, "decision": b.DecisionID}))
+		map[string]string{"until": s.EndsAt.Format(time.RFC3339), "suspension": s.ID}))
 }
 
-// peerReinstatement lifts the suspension in force on a route the peer
-// reports open again.
-func (a *App) peerReinstatement(ctx context.Context, tx store.Store, m PeerMessage, b *envelope.RouteReinstated) error {
-	s, err := tx.ActiveLaneSuspension(ctx, b.Lane, b.At)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // ended here by its own time already
+// peerLiftApproval records that an officer of the peer's side approved
+// lifting a suspension, and lifts it when this side approved too.
+func (a *App) peerLiftApproval(ctx context.Context, tx store.Store, m PeerMessage, b *envelope.RouteLiftApproved) error {
+	lane, ok := a.Policy().Lane(b.Lane)
+	switch {
+	case !ok:
+		return peerRefusal("lane %s is not in the corridor policy in force", b.Lane)
+	case b.Country != m.From:
+		return peerRefusal("%s approves a lift for %s's side; each side approves for itself", m.From, b.Country)
+	case lane.Origin != m.From && lane.Destination != m.From:
+		return peerRefusal("%s is not a party to lane %s", m.From, b.Lane)
+	}
+	s, err := tx.GetLaneSuspension(ctx, b.DecisionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && s.Lane != b.Lane) {
+		return peerRefusal("%s approves lifting suspension %s of lane %s, which this node does not hold", m.From, b.DecisionID, b.Lane)
 	}
 	if err != nil {
 		return err
 	}
-	if err := tx.LiftLaneSuspension(ctx, s.ID, b.At.UTC().Truncate(time.Millisecond)); err != nil {
+	ap := &store.LiftApproval{SuspensionID: s.ID, Lane: b.Lane, Country: b.Country, OfficerRef: b.OfficerRef, At: b.At.UTC().Truncate(time.Millisecond)}
+	if err := tx.AddLiftApproval(ctx, ap); errors.Is(err, store.ErrConflict) {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	return tx.AppendAudit(ctx, entry(Peer(m.From), string(trip.RolePeer), "lane.lift_suspension", "lane:"+b.Lane, a.now(),
-		map[string]string{"suspension": s.ID, "decision": b.DecisionID, "how": b.How}))
+	if err := tx.AppendAudit(ctx, entry(Peer(m.From), string(trip.RolePeer), "lane.lift_approve", "lane:"+b.Lane, a.now(),
+		map[string]string{"suspension": s.ID, "officer": b.OfficerRef})); err != nil {
+		return err
+	}
+	_, _, err = a.liftIfAgreed(ctx, tx, lane, s)
+	return err
+}
+
+// peerReinstatement closes a suspension the peer reports ended: lifted by
+// both sides (known here already, from the approvals) or run out (which
+// this node sees by the same clock).
+func (a *App) peerReinstatement(ctx context.Context, tx store.Store, m PeerMessage, b *envelope.RouteReinstated) error {
+	s, err := tx.GetLaneSuspension(ctx, b.DecisionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return peerRefusal("%s reinstates lane %s after suspension %s, which this node does not hold", m.From, b.Lane, b.DecisionID)
+	}
+	if err != nil {
+		return err
+	}
+	if !s.LiftedAt.IsZero() || !s.EndsAt.After(b.At) {
+		return nil
+	}
+	if b.How == envelope.ReinstatedExpired {
+		return peerRefusal("%s reports suspension %s ran out at %s, but it runs until %s", m.From, s.ID, b.At.UTC().Format(time.RFC3339), s.EndsAt.Format(time.RFC3339))
+	}
+	lane, ok := a.Policy().Lane(b.Lane)
+	if !ok {
+		return peerRefusal("lane %s is not in the corridor policy in force", b.Lane)
+	}
+	// A lift needs both sides' approvals; this node must hold its own.
+	if _, both, err := a.liftIfAgreed(ctx, tx, lane, s); err != nil || both {
+		return err
+	}
+	return peerRefusal("%s reports suspension %s lifted, but this side has not approved lifting it", m.From, s.ID)
 }
 
 // peerPolicy takes a newer version of the corridor policy the peer sent:
@@ -488,7 +602,8 @@ func (a *App) peerPolicy(ctx context.Context, tx store.Store, m PeerMessage, b *
 // sent.
 const ListPolicy = "policy"
 
-// ApplyStoredPolicy puts in force the newest policy a peer sent, when it
+// ApplyStoredPolicy puts in force the newest policy a peer sent or an
+// officer here changed to (kept under this node's own country), when it
 // is newer than the one in force, and reports whether it did.
 func (a *App) ApplyStoredPolicy(ctx context.Context) (bool, error) {
 	peers, err := a.db.ListPeers(ctx)
@@ -496,7 +611,7 @@ func (a *App) ApplyStoredPolicy(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var newest *policy.Policy
-	for _, pr := range peers {
+	for _, pr := range append(peers, store.Peer{Country: a.cfg.Country}) {
 		l, err := a.db.GetPeerList(ctx, pr.Country, ListPolicy)
 		if errors.Is(err, store.ErrNotFound) {
 			continue

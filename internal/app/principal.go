@@ -99,6 +99,7 @@ const (
 	UCTripSuspend         UseCase = "trip.suspend"
 	UCTripReinstate       UseCase = "trip.reinstate"
 	UCLaneSuspend         UseCase = "lane.suspend"
+	UCPolicyChange        UseCase = "policy.change"
 	UCAlerts              UseCase = "alert.list"
 	UCAlertAck            UseCase = "alert.acknowledge"
 	UCOrgCreate           UseCase = "org.create"
@@ -106,6 +107,8 @@ const (
 	UCMembersManage       UseCase = "member.manage"     // invite, list, change roles, remove
 	UCTokensManage        UseCase = "token.manage"      // create, list, revoke API tokens
 	UCFederation          UseCase = "federation.manage" // peers' status, dead letters and their retry
+	UCLedger              UseCase = "ledger.view"       // the joint dashboard: both nodes' positives, route status
+	UCSecondaryRecord     UseCase = "ledger.record_secondary"
 )
 
 // permissions: the roles that may take each use case, in the order a
@@ -136,6 +139,7 @@ var permissions = map[UseCase][]trip.Role{
 	UCTripSuspend:         {trip.RoleJoint},
 	UCTripReinstate:       {trip.RoleJoint},
 	UCLaneSuspend:         {trip.RoleJoint},
+	UCPolicyChange:        {trip.RoleJoint},
 	UCAlerts:              {trip.RoleHealthMonitor, trip.RoleHealthAuthority},
 	UCAlertAck:            {trip.RoleHealthMonitor, trip.RoleHealthAuthority},
 	UCOrgCreate:           nil, // node admins only
@@ -143,6 +147,8 @@ var permissions = map[UseCase][]trip.Role{
 	UCMembersManage:       {auth.RoleAdmin},
 	UCTokensManage:        {auth.RoleAdmin},
 	UCFederation:          {trip.RoleJoint},
+	UCLedger:              {trip.RoleJoint, trip.RoleHealthAuthority},
+	UCSecondaryRecord:     {trip.RoleHealthAuthority, trip.RoleJoint},
 }
 
 // nodeAdminMay: what running the node allows; it grants no trip role.
@@ -211,8 +217,14 @@ func describeUseCase(uc UseCase) string {
 		return "work monitoring alerts"
 	case UCLaneSuspend:
 		return "suspend a lane"
+	case UCPolicyChange:
+		return "change the corridor policy"
 	case UCFederation:
 		return "look after the link with the peer nodes"
+	case UCLedger:
+		return "see the cross-border infection ledger"
+	case UCSecondaryRecord:
+		return "record secondary cases"
 	case UCTestRecord:
 		return "record test results"
 	case UCDeclare:

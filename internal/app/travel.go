@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/corridorlane/corridor/internal/auth"
 	"github.com/corridorlane/corridor/internal/policy"
 	"github.com/corridorlane/corridor/internal/store"
 	"github.com/corridorlane/corridor/internal/trip"
@@ -254,68 +253,5 @@ func (a *App) ReinstateTrip(ctx context.Context, p Principal, tripID, reason str
 	}
 	return a.act(ctx, p, UCTripReinstate, tripID, func(tx store.Store, c *change, role trip.Role, now time.Time) error {
 		return c.move(p, role, trip.Reinstate, reason, now)
-	})
-}
-
-// LaneSuspension is a lane closed to new approvals for a time.
-type LaneSuspension = store.LaneSuspension
-
-// SuspendLane closes a lane to new approvals until until, with the
-// reason; on a lane whose policy says "hold", travellers not yet departed
-// are held too. Role: joint_officer.
-func (a *App) SuspendLane(ctx context.Context, p Principal, laneID string, until time.Time, reason string) (*LaneSuspension, error) {
-	role, err := authorize(p, UCLaneSuspend)
-	if err != nil {
-		return nil, err
-	}
-	reason, err = reasonText("reason", reason, true)
-	if err != nil {
-		return nil, err
-	}
-	now := a.now()
-	v := invalid{}
-	if _, ok := a.Policy().Lane(laneID); !ok {
-		v.add("lane", "%q is not a lane of the corridor policy", laneID)
-	}
-	if !until.After(now) || until.After(now.AddDate(1, 0, 0)) {
-		v.add("until", "must be in the coming year")
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	s := &store.LaneSuspension{ID: auth.NewID(), Lane: laneID, StartsAt: now, EndsAt: until.UTC().Truncate(time.Millisecond),
-		Reason: reason, CreatedBy: p.ActorID()}
-	err = a.tx(ctx, "lane suspension", func(tx store.Store) error {
-		if err := tx.AddLaneSuspension(ctx, s); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, entry(p, string(role), "lane.suspend", "lane:"+laneID, now,
-			map[string]string{"until": s.EndsAt.Format(time.RFC3339), "suspension": s.ID}))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// LiftLaneSuspension reopens a suspended lane. Role: joint_officer.
-func (a *App) LiftLaneSuspension(ctx context.Context, p Principal, laneID string) error {
-	role, err := authorize(p, UCLaneSuspend)
-	if err != nil {
-		return err
-	}
-	if _, ok := a.Policy().Lane(laneID); !ok {
-		return notFound("lane")
-	}
-	return a.tx(ctx, "lane suspension", func(tx store.Store) error {
-		now := a.now()
-		s, err := tx.ActiveLaneSuspension(ctx, laneID, now)
-		if err != nil {
-			return storeErr(err, "active suspension of lane "+laneID)
-		}
-		if err := tx.LiftLaneSuspension(ctx, s.ID, now); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, entry(p, string(role), "lane.lift_suspension", "lane:"+laneID, now, map[string]string{"suspension": s.ID}))
 	})
 }

@@ -198,3 +198,148 @@ func flip(c byte) string {
 	}
 	return "A"
 }
+
+// TestPeers: a bundle carries its peers' lists, each checked against the
+// CSCA the node pinned for that peer; its verifier trusts both nodes'
+// signers and refuses what either revoked. A bundle without peers keeps
+// the first format, which older readers read.
+func TestPeers(t *testing.T) {
+	kr, cn, jp := newNode(t, "KR"), newNode(t, "CN"), newNode(t, "JP")
+	plain, err := Seal(kr.contents(t), kr.set.CSCA, kr.set.CSCAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := payloadFormat(t, plain); got != Format {
+		t.Errorf("a bundle without peers has format %q, want %q", got, Format)
+	}
+	c := kr.contents(t)
+	c.Peers = []PeerLists{{Country: "CN", CSCA: cn.set.CSCA, TrustList: cn.trustList, RevocationList: cn.revList},
+		{Country: "JP", CSCA: jp.set.CSCA, TrustList: jp.trustList}}
+	data, err := Seal(c, kr.set.CSCA, kr.set.CSCAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := payloadFormat(t, data); got != FormatPeers {
+		t.Errorf("a bundle with peers has format %q, want %q", got, FormatPeers)
+	}
+	b, err := LoadBundle(data, kr.set.CSCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Peers) != 2 || b.Peers[0].Country != "CN" || !b.Peers[0].CSCA.Equal(cn.set.CSCA) || b.Peers[0].Revocation.Len() != 1 ||
+		b.Peers[1].Revocation != nil || len(b.Peers[1].TrustList.Entries) != 2 {
+		t.Fatalf("peers %+v", b.Peers)
+	}
+	v, err := b.Verifier("KR", "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Trust.Len() != 6 {
+		t.Errorf("the verifier trusts %d signers, want the 2 of each node", v.Trust.Len())
+	}
+	// KR and CN revoked the same UCI hash, globally: one entry; the
+	// node's own list is left as it was.
+	if v.Revocation.Len() != 1 || b.Revocation.Len() != 1 {
+		t.Errorf("revocations: verifier %d, bundle %d", v.Revocation.Len(), b.Revocation.Len())
+	}
+	var h [revocation.HashLen]byte
+	copy(h[:], "fedcba9876543210")
+	cnRev := &revocation.List{Country: "CN", Sequence: 4, IssuedAt: now, NextUpdate: now.AddDate(0, 0, 1)}
+	if err := cnRev.Add(revocation.Entry{Type: revocation.Signature, Hash: h}); err != nil {
+		t.Fatal(err)
+	}
+	c.Peers[0].RevocationList, err = revocation.Sign(cnRev, cn.set.CSCA, cn.set.CSCAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err = Seal(c, kr.set.CSCA, kr.set.CSCAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = LoadBundle(data, kr.set.CSCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = b.Verifier("KR", "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Revocation.Contains(nil, revocation.Signature, h) || v.Revocation.Len() != 2 {
+		t.Errorf("China's revocation is not in the verifier's list (%d entries)", v.Revocation.Len())
+	}
+
+	// Seal refuses what a reader would.
+	for name, edit := range map[string]func(*PeerLists){
+		"list of another CSCA":   func(p *PeerLists) { p.TrustList = jp.trustList },
+		"revocation of another":  func(p *PeerLists) { p.RevocationList = jp.revList },
+		"own country":            func(p *PeerLists) { p.Country = "KR" },
+		"no CSCA":                func(p *PeerLists) { p.CSCA = nil },
+		"CSCA of another nation": func(p *PeerLists) { p.CSCA = jp.set.CSCA },
+		"not a CA":               func(p *PeerLists) { _, p.CSCA, _, _ = cn.set.Signer("lab-one") },
+	} {
+		c := kr.contents(t)
+		p := PeerLists{Country: "CN", CSCA: cn.set.CSCA, TrustList: cn.trustList, RevocationList: cn.revList}
+		edit(&p)
+		if err := p.Check("KR"); err == nil {
+			t.Errorf("%s: Check passed", name)
+		}
+		c.Peers = []PeerLists{p}
+		if _, err := Seal(c, kr.set.CSCA, kr.set.CSCAKey()); err == nil {
+			t.Errorf("%s: sealed", name)
+		}
+	}
+	c = kr.contents(t)
+	c.Peers = []PeerLists{{Country: "CN", CSCA: cn.set.CSCA, TrustList: cn.trustList}, {Country: "CN", CSCA: cn.set.CSCA, TrustList: cn.trustList}}
+	if _, err := Seal(c, kr.set.CSCA, kr.set.CSCAKey()); err == nil {
+		t.Error("a peer twice was sealed")
+	}
+
+	// A reader refuses a peer whose list does not verify against the CSCA
+	// beside it, a first-format bundle with peers, and a format it does
+	// not know, by name.
+	reseal := func(edit func(m map[string]any)) []byte {
+		env, err := trust.ParseEnvelope(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(env.Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		raw, _ := json.Marshal(m)
+		out, err := trust.SealEnvelope(PayloadType, raw, kr.set.CSCA, kr.set.CSCAKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	swapped := reseal(func(m map[string]any) {
+		m["peers"].([]any)[0].(map[string]any)["csca"] = jp.set.CSCA.Raw
+	})
+	if _, err := LoadBundle(swapped, kr.set.CSCA); err == nil {
+		t.Error("a peer's list under another CSCA was loaded")
+	}
+	if _, err := LoadBundle(reseal(func(m map[string]any) { m["format"] = Format }), kr.set.CSCA); !errors.Is(err, ErrBadBundle) {
+		t.Errorf("first format with peers: %v", err)
+	}
+	_, err = LoadBundle(reseal(func(m map[string]any) { m["format"] = "corridor-bundle/9"; m["later"] = true }), kr.set.CSCA)
+	if !errors.Is(err, ErrBadBundle) || !strings.Contains(err.Error(), "corridor-bundle/9") {
+		t.Errorf("an unknown format: %v", err)
+	}
+}
+
+func payloadFormat(t *testing.T, data []byte) string {
+	t.Helper()
+	env, err := trust.ParseEnvelope(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(env.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Format
+}

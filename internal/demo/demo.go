@@ -61,6 +61,12 @@ type Options struct {
 	// China–Korea policy when empty.
 	PolicyFile string
 	Logger     *slog.Logger
+	// Driven: the caller moves the demo clock and runs the jobs
+	// (RunScript, tests). The nodes then run no jobs of their own and
+	// pull from each other only when a stream waits for a message (and
+	// hourly), so no request signed before the clock jumps a day is
+	// checked after it and refused as stale.
+	Driven bool
 }
 
 // Countries are the demo's two sides: lane CN-KR goes from China (the
@@ -159,6 +165,7 @@ func (d *Demo) open(ctx, runCtx context.Context, country string, opts Options) (
 	n, err := node.Open(ctx, node.Config{
 		Listen: "127.0.0.1:0", DataDir: filepath.Join(opts.Dir, strings.ToLower(country)), DatabaseURL: opts.DatabaseURLs[country],
 		Country: country, PolicyFile: opts.PolicyFile, Logger: opts.Logger.With("node", country), Now: d.Clock.Now,
+		JobsEvery: driven(opts.Driven, -1), Peering: node.PeeringConfig{PullEvery: driven(opts.Driven, time.Hour)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: node %s: %w", country, err)
@@ -185,6 +192,15 @@ func (d *Demo) open(ctx, runCtx context.Context, country string, opts Options) (
 		return nil, ctx.Err()
 	}
 	return s, nil
+}
+
+// driven returns d when the demo is driven by its caller, else zero (the
+// node's default).
+func driven(on bool, d time.Duration) time.Duration {
+	if on {
+		return d
+	}
+	return 0
 }
 
 // Close stops both nodes and closes their stores.

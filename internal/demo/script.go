@@ -38,7 +38,11 @@ type NodeSummary struct {
 	// CrossBorderInfections counts secondary cases linked to a lane
 	// traveller, here and as notified: the ledger's headline.
 	CrossBorderInfections int `json:"cross_border_infections"`
-	DeadLetters           int `json:"dead_letters"`
+	// CasesByStage counts the positives found here, as this node's
+	// column of the joint dashboard does: the cases opened here by the
+	// ledger's stage, and the secondary cases recorded here.
+	CasesByStage map[ledger.Stage]int `json:"cases_by_stage"`
+	DeadLetters  int                  `json:"dead_letters"`
 	// PeerTestVerifies tells whether a test result issued by the peer's
 	// lab verifies here, against the trust list the peer sent; absent on
 	// the node that issued it.
@@ -61,6 +65,7 @@ const (
 	negative             = "negative throughout"
 	withdrawn            = "withdrawn before departure"
 	preDeparturePositive = "positive before departure"
+	symptoms             = "isolated for symptoms during monitoring"
 	rejected             = "rejected"
 )
 
@@ -81,8 +86,10 @@ type traveller struct {
 // days of monitoring. One traveller tests positive on arrival: the case
 // is notified, both sides trace its contacts (a fellow passenger a row
 // away, travellers in the same hold), and flag them. Another tests
-// positive before departure and never travels; one application is
-// withdrawn, one rejected.
+// positive before departure and never travels; a third reports a fever
+// while monitored and is isolated without a positive test. All three
+// isolations end, each on the side that has the traveller. One
+// application is suspended, reinstated and then withdrawn; one rejected.
 func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any)) (*Summary, error) {
 	if say == nil {
 		say = func(string, ...any) {}
@@ -95,6 +102,7 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 		{given: "Jun", family: "Chen", passport: "E12345674", story: withdrawn},
 		{given: "Min", family: "Liu", passport: "E12345675", story: preDeparturePositive},
 		{given: "Lei", family: "Zhao", passport: "E12345676", story: rejected},
+		{given: "Yan", family: "Huang", passport: "E12345677", flight: "MU5041", seat: "14F", story: symptoms},
 	}
 	settle := func(what string) error {
 		if err := d.Settle(ctx, time.Minute); err != nil {
@@ -160,6 +168,24 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 				return nil, fmt.Errorf("day %d, %s's declaration: %w", day, t.ref, err)
 			}
 		}
+		if day == 2 {
+			for _, t := range ts {
+				if t.story == withdrawn {
+					if _, err := kr.Node.App.SuspendTrip(ctx, kr.As[trip.RoleJoint], t.krID, "the sponsor's site is under review"); err != nil {
+						return nil, fmt.Errorf("suspending %s: %w", t.ref, err)
+					}
+					if err := settle("the suspension"); err != nil {
+						return nil, err
+					}
+					if _, err := kr.Node.App.ReinstateTrip(ctx, kr.As[trip.RoleJoint], t.krID, "the review found nothing"); err != nil {
+						return nil, fmt.Errorf("reinstating %s: %w", t.ref, err)
+					}
+					if err := settle("the reinstatement"); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 		if day == 3 {
 			for _, t := range ts {
 				if t.story == withdrawn {
@@ -170,11 +196,16 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 			}
 		}
 		d.RunJobs(ctx)
+		// A day passes for real only once the link is quiet: a delivery
+		// signed before the clock jumps a day would be refused as stale.
+		if err := settle("the day's jobs"); err != nil {
+			return nil, err
+		}
 	}
 	if err := settle("pre-departure monitoring"); err != nil {
 		return nil, err
 	}
-	say("days 1-15: China took 15 days of declarations; one application was withdrawn on day 3")
+	say("days 1-15: China took 15 days of declarations; one application was suspended and reinstated on day 2, and withdrawn on day 3")
 
 	// Day 15: China's lab tests before departure.
 	for _, t := range ts {
@@ -195,7 +226,7 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 	if err := settle("the pre-departure tests"); err != nil {
 		return nil, err
 	}
-	say("day 15: China's lab tested; three travellers cleared, one positive isolated before departure")
+	say("day 15: China's lab tested; four travellers cleared, one positive isolated before departure")
 
 	// Day 16: departures from Shanghai, arrivals at Incheon.
 	d.Clock.Advance(24 * time.Hour)
@@ -222,6 +253,22 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 			return nil, fmt.Errorf("%s's hold: %w", t.ref, err)
 		}
 	}
+	// China follows its travellers into the hold before any result is in.
+	if err := settle("the arrivals"); err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if t.flight == "" {
+			continue
+		}
+		tw, err := cn.Node.Store.GetTrip(ctx, t.cnID)
+		if err != nil {
+			return nil, err
+		}
+		if tw.State != trip.ArrivalHold {
+			return nil, fmt.Errorf("China holds %s as %s after its arrival and hold in Korea", t.ref, tw.State)
+		}
+	}
 	d.Clock.Advance(time.Hour)
 	// The negatives first, so that China knows every hold before it
 	// traces the positive's contacts.
@@ -243,7 +290,7 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 	if err := settle("the arrival tests"); err != nil {
 		return nil, err
 	}
-	say("day 16: three arrivals held at Incheon; one tested positive, and both nodes traced its contacts")
+	say("day 16: four arrivals held at Incheon; one tested positive, and both nodes traced its contacts")
 
 	// Day 18: the holds end.
 	d.Clock.Advance(48 * time.Hour)
@@ -255,7 +302,22 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 	for day := 0; day < 15; day++ {
 		d.Clock.Advance(24 * time.Hour)
 		for _, t := range ts {
-			if t.story != negative {
+			switch {
+			case t.story == symptoms && day == 4:
+				if _, err := kr.Node.App.RecordDeclaration(ctx, kr.As[trip.RoleHealthMonitor], t.krID,
+					app.DeclarationInput{TemperatureC: 38.2, Symptoms: []string{"fever", "cough"}}); err != nil {
+					return nil, fmt.Errorf("%s's post-arrival declaration: %w", t.ref, err)
+				}
+				if _, err := kr.Node.App.Isolate(ctx, kr.As[trip.RoleHealthMonitor], t.krID, "fever and cough on the fifth day of monitoring"); err != nil {
+					return nil, fmt.Errorf("isolating %s: %w", t.ref, err)
+				}
+				continue
+			case t.story == symptoms && day == 11:
+				if _, err := kr.Node.App.CompleteIsolation(ctx, kr.As[trip.RoleHealthMonitor], t.krID, "symptoms gone; two negative tests"); err != nil {
+					return nil, fmt.Errorf("ending %s's isolation: %w", t.ref, err)
+				}
+			}
+			if t.story != negative && !(t.story == symptoms && day < 4) {
 				continue
 			}
 			if _, err := kr.Node.App.RecordDeclaration(ctx, kr.As[trip.RoleHealthMonitor], t.krID, app.DeclarationInput{TemperatureC: 36.5}); err != nil &&
@@ -264,11 +326,35 @@ func (d *Demo) RunScript(ctx context.Context, say func(format string, a ...any))
 			}
 		}
 		d.RunJobs(ctx)
+		// A day passes for real only once the link is quiet: a delivery
+		// signed before the clock jumps a day would be refused as stale.
+		if err := settle("the day's jobs"); err != nil {
+			return nil, err
+		}
 	}
 	if err := settle("post-arrival monitoring"); err != nil {
 		return nil, err
 	}
-	say("days 18-33: the negatives were released, monitored for 14 days and completed on both nodes")
+	say("days 18-33: the negatives were released, monitored for 14 days and completed on both nodes; one was isolated for symptoms on day 23 and left isolation on day 30")
+
+	// Day 33: the two positives leave isolation, each ended by the side
+	// that has the traveller, and the other side follows.
+	for _, t := range ts {
+		var err error
+		switch t.story {
+		case arrivalPositive:
+			_, err = kr.Node.App.CompleteIsolation(ctx, kr.As[trip.RoleHealthMonitor], t.krID, "recovered: two negative tests 24 hours apart")
+		case preDeparturePositive:
+			_, err = cn.Node.App.CompleteIsolation(ctx, cn.As[trip.RoleHealthAuthority], t.cnID, "recovered: two negative tests 24 hours apart")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ending %s's isolation: %w", t.ref, err)
+		}
+	}
+	if err := settle("the ends of isolation"); err != nil {
+		return nil, err
+	}
+	say("day 33: both positives recovered; their isolations ended on the side that had them, and both nodes completed the trips")
 	return d.Summarise(ctx, ts[0].hc1, cn)
 }
 
@@ -360,6 +446,15 @@ func (s *Side) summarise(ctx context.Context) (*NodeSummary, map[string]trip.Sta
 			ns.CrossBorderInfections++
 		}
 	}
+	ns.CasesByStage = map[ledger.Stage]int{}
+	secondary, err := db.ListSecondaryCases(ctx, store.DayRange{})
+	if err != nil {
+		return nil, nil, err
+	}
+	ns.CrossBorderInfections += len(secondary)
+	if len(secondary) > 0 {
+		ns.CasesByStage[ledger.Secondary] = len(secondary)
+	}
 	shared := map[string]trip.State{}
 	f := store.TripFilter{Limit: 200}
 	for {
@@ -373,6 +468,11 @@ func (s *Side) summarise(ctx context.Context) (*NodeSummary, map[string]trip.Sta
 				return nil, nil, err
 			}
 			ns.Cases += len(cases)
+			for _, k := range cases {
+				if st, ok := app.LedgerStage(k.Stage); ok {
+					ns.CasesByStage[st]++
+				}
+			}
 			contacts, err := db.ContactsOfTrip(ctx, t.ID)
 			if err != nil {
 				return nil, nil, err

@@ -12,7 +12,7 @@ var fast = node.PeeringConfig{RequestTimeout: 3 * time.Second, PullEvery: time.H
 
 // TestCatchUpByPull: a node that could not be reached catches up by
 // pulling when it comes back, and the pulls acknowledge what they
-// brought, so nothing is pushed twice afterwards.
+// brought, so the sender does not push it all again afterwards.
 func TestCatchUpByPull(t *testing.T) {
 	// No fault here cuts a request, so a pull must never time out: a pull
 	// of a thousand messages takes longer than fast's 3 s under the race
@@ -33,10 +33,21 @@ func TestCatchUpByPull(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // time for a push, if anything were left
 		p.converged(10 * time.Second)
 		sent := p.sent("KR")
-		if sent != 2300+2 { // and Korea's trust and revocation lists
-			t.Fatalf("Korea wrote %d messages, want 2302", sent)
+		if sent != 2300+3 { // and Korea's trust and revocation lists and its policy
+			t.Fatalf("Korea wrote %d messages, want 2303", sent)
 		}
-		wantCounts(t, p.counts("CN"), map[string]int64{"received": sent, "applied": sent})
+		// Every message applied once. A copy may still arrive: a push
+		// batch Korea's sender read before the last pull's acknowledgement
+		// landed, whose connection got through only once China was back
+		// (seen under the race detector on a loaded machine: the 303 of
+		// the last page). At-least-once allows it and China drops it; what
+		// must not happen is a push of what earlier pages already
+		// acknowledged, so copies are bounded by the last page.
+		c := p.counts("CN")
+		lastPage := sent % 1000
+		if c["applied"] != sent || c["received"] != c["applied"]+c["duplicate"] || c["duplicate"] > lastPage {
+			t.Fatalf("China counted %v for %d sent; at most %d copies (the last pull page) may arrive", c, sent, lastPage)
+		}
 	})
 }
 

@@ -394,15 +394,36 @@ func TestPolicyAndRoutes(t *testing.T) {
 			t.Fatalf("suspension: %s", fmtAcks(a))
 		}
 		s, err := r.n.Store.ActiveLaneSuspension(bg, "CN-KR", time.Now())
-		if err != nil || !strings.Contains(s.Reason, "d-1") {
+		if err != nil || s.ID != "d-1" || !strings.Contains(s.Reason, "circuit breaker on KR's side") {
 			t.Fatalf("no suspension of CN-KR after the peer's decision: %+v %v", s, err)
 		}
-		back := r.seal(&envelope.RouteReinstated{Lane: "CN-KR", DecisionID: "d-1", How: envelope.ReinstatedLifted, At: time.Now()})
-		if a := r.deliver(back); !slices.Equal(a.Applied, ids(back)) {
-			t.Fatalf("reinstatement: %s", fmtAcks(a))
+		// The peer cannot reopen the route alone: neither by saying it
+		// lifted it, nor by approving for this side.
+		early := r.seal(&envelope.RouteReinstated{Lane: "CN-KR", DecisionID: "d-1", How: envelope.ReinstatedLifted, At: time.Now()})
+		forged := r.seal(&envelope.RouteLiftApproved{Lane: "CN-KR", DecisionID: "d-1", Country: "CN", OfficerRef: "officer-3", At: time.Now()})
+		if a := r.deliver(early, forged); !slices.Equal(a.Dead, ids(early, forged)) {
+			t.Fatalf("a one-sided lift: %s", fmtAcks(a))
 		}
-		if _, err := r.n.Store.ActiveLaneSuspension(bg, "CN-KR", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := r.n.Store.ActiveLaneSuspension(bg, "CN-KR", time.Now()); err != nil {
+			t.Fatalf("a one-sided lift reopened the route: %v", err)
+		}
+		// This side's officer approves, then the peer's: lifted, at the
+		// later approval's time.
+		out, err := r.n.App.LiftLaneSuspension(bg, principal(t, r, trip.RoleJoint), "CN-KR")
+		if err != nil || out.Lifted || out.WaitingFor != "KR" {
+			t.Fatalf("this side's lift approval: %+v %v", out, err)
+		}
+		at := time.Now().UTC().Add(time.Second).Truncate(time.Millisecond)
+		theirs := r.seal(&envelope.RouteLiftApproved{Lane: "CN-KR", DecisionID: "d-1", Country: "KR", OfficerRef: "officer-3", At: at})
+		back := r.seal(&envelope.RouteReinstated{Lane: "CN-KR", DecisionID: "d-1", How: envelope.ReinstatedLifted, At: at})
+		if a := r.deliver(theirs, back); !slices.Equal(a.Applied, ids(theirs, back)) {
+			t.Fatalf("the peer's lift approval: %s", fmtAcks(a))
+		}
+		if _, err := r.n.Store.ActiveLaneSuspension(bg, "CN-KR", at); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("the route is still suspended: %v", err)
+		}
+		if s, err := r.n.Store.GetLaneSuspension(bg, "d-1"); err != nil || !s.LiftedAt.Equal(at) {
+			t.Fatalf("lifted %+v %v, want at %s", s, err, at)
 		}
 	})
 }

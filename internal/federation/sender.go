@@ -53,8 +53,9 @@ type senderStats struct {
 
 // Run sends and catches up with every peer until ctx ends: one sender and
 // one puller per peer, started as peers are added. It also publishes this
-// node's lists to the peers on start and once a day, sends yesterday's
-// figures once a day, and prunes the outbox.
+// node's lists to the peers on start and once a day, and the policy in
+// force on start (a version deployed with the policy file reaches the
+// peer), sends yesterday's figures once a day, and prunes the outbox.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -64,6 +65,9 @@ func (s *Service) Run(ctx context.Context) error {
 	defer daily.Stop()
 	if err := s.PublishLists(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("federation: publishing this node's lists", "err", err)
+	}
+	if err := s.app.PublishPolicy(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("federation: publishing the policy in force", "err", err)
 	}
 	for {
 		peers, err := s.db.ListPeers(ctx)

@@ -37,7 +37,8 @@ func (s *Service) SendDailyStats(ctx context.Context, day time.Time) error {
 					Approved: f.Steps[string(trip.Approve)], Departed: f.Steps[string(trip.Depart)],
 					Arrived: f.Steps[string(trip.Arrive)], Released: f.Steps[string(trip.Release)],
 					Positives: ledger.Counts{PreDeparture: f.Cases[string(store.StagePreDeparture)],
-						Arrival: f.Cases[string(store.StageArrival)], Monitoring: f.Cases[string(store.StageFollowUp)]}}
+						Arrival: f.Cases[string(store.StageArrival)], Monitoring: f.Cases[string(store.StageFollowUp)],
+						Secondary: f.Cases[string(store.StageSecondary)]}}
 				if err := s.Send(ctx, tx, p.Country, body, s.now()); err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
+	"unicode"
 )
 
 // Translation keys the charts ask for; the web layer holds the texts in
@@ -143,9 +144,12 @@ func draw(route string, groups []group, t func(string) string) []byte {
 	}
 	groupW := float64(perGroup)*(barW+barGap) - barGap + groupGap
 	width := left + float64(len(groups))*groupW + right
-	if width < minWidth {
-		width = minWidth
+	// The legend runs on one line: the chart is as wide as it, at least.
+	legendEnd := left
+	for _, s := range Stages {
+		legendEnd += 14 + textWidth(t(StageKey(s))) + 16
 	}
+	width = max(width, minWidth, legendEnd-16+right)
 	height := top + plotH + bottom
 	title := t(KeyChartTitle) + " · " + route
 
@@ -162,7 +166,7 @@ func draw(route string, groups []group, t func(string) string) []byte {
 		label := t(StageKey(s))
 		fmt.Fprintf(&b, `<rect x="%s" y="32" width="10" height="10" fill="%s"/>`, num(x), stageColours[s])
 		fmt.Fprintf(&b, `<text x="%s" y="41">%s</text>`+"\n", num(x+14), esc(label))
-		x += 14 + 7*float64(len([]rune(label))) + 16
+		x += 14 + textWidth(label) + 16
 	}
 
 	if len(groups) == 0 {
@@ -253,6 +257,20 @@ func ticks(maxValue int) (step, top int) {
 			}
 		}
 	}
+}
+
+// textWidth estimates the width of label at the chart's font size: a
+// Chinese or Korean character takes a full em, a Latin one about 7 px.
+func textWidth(label string) float64 {
+	w := 0.0
+	for _, r := range label {
+		if unicode.In(r, unicode.Han, unicode.Hangul, unicode.Hiragana, unicode.Katakana) || (r >= 0xFF01 && r <= 0xFF60) || (r >= 0x3000 && r <= 0x303F) {
+			w += 11
+		} else {
+			w += 7
+		}
+	}
+	return w
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -213,3 +213,32 @@ func TestTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestChartFitsItsLegend: long stage names, in Latin or Chinese script,
+// widen the chart rather than run off its edge.
+func TestChartFitsItsLegend(t *testing.T) {
+	for _, tc := range []struct {
+		label    string
+		minWidth float64 // the legend's four entries, with the margins
+	}{
+		{strings.Repeat("x", 30), 48 + 4*(14+30*7+16) - 16 + 16},
+		{strings.Repeat("跨", 20), 48 + 4*(14+20*11+16) - 16 + 16},
+	} {
+		tr := func(key string) string {
+			if strings.HasPrefix(key, "ledger.stage.") {
+				return tc.label
+			}
+			return key
+		}
+		doc := parseSVG(t, Chart("CN-KR", nil, tr))
+		var width float64
+		for _, a := range doc.root.Attr {
+			if a.Name.Local == "width" {
+				width, _ = strconv.ParseFloat(a.Value, 64)
+			}
+		}
+		if width < tc.minWidth {
+			t.Errorf("labels %q: chart %v wide, the legend needs %v", tc.label, width, tc.minWidth)
+		}
+	}
+}

@@ -46,6 +46,10 @@ type Config struct {
 	TLS *TLSConfig
 	// Peering tunes how the node talks to its peers.
 	Peering PeeringConfig
+	// JobsEvery is how often Serve runs the periodic jobs: a minute when
+	// zero; never when negative, for a caller that moves the clock itself
+	// and runs them (RunJobsOnce) at the times it chooses.
+	JobsEvery time.Duration
 }
 
 // Defaults fill what the user left empty.

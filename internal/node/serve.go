@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/corridorlane/corridor/internal/bundle"
+	"github.com/corridorlane/corridor/internal/federation"
 	"github.com/corridorlane/corridor/internal/revocation"
+	"github.com/corridorlane/corridor/internal/store"
 	"github.com/corridorlane/corridor/internal/trust"
 	"github.com/corridorlane/corridor/internal/verify"
 	"github.com/corridorlane/corridor/internal/web"
@@ -38,6 +41,7 @@ func (n *Node) Handler(reg *prometheus.Registry) (http.Handler, error) {
 		Gatherer:   reg,
 		Now:        n.Config.Now,
 		CSCA:       n.Keys.CSCA,
+		Federation: n.Federation,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -122,6 +126,10 @@ func (n *Node) buildVerifier() *verify.Verifier {
 	return v
 }
 
+// bundle is the signed offline bundle: this node's trust list and
+// revocations, and its peers' as they sent them, so that a carrier offline
+// accepts what both countries' labs and authorities sign and refuses what
+// either revoked.
 func (n *Node) bundle(ctx context.Context) ([]byte, error) {
 	now := n.Config.Now().UTC()
 	tl, err := n.TrustList(now)
@@ -129,7 +137,15 @@ func (n *Node) bundle(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	set := n.KeySet()
-	rl, err := revocation.Sign(&revocation.List{Country: set.Country, Sequence: uint64(now.UnixNano()), IssuedAt: now, NextUpdate: now.AddDate(0, 0, 1)}, set.CSCA, set.CSCAKey())
+	own, err := n.revocationList(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	rl, err := revocation.Sign(own, set.CSCA, set.CSCAKey())
+	if err != nil {
+		return nil, err
+	}
+	peers, err := n.peerLists(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +156,47 @@ func (n *Node) bundle(ctx context.Context) ([]byte, error) {
 		TrustList:      tl,
 		RevocationList: rl,
 		EntryRules:     p.EntryRules,
+		Peers:          peers,
 	}, set.CSCA, set.CSCAKey())
+}
+
+// peerLists is what the bundle carries of each peer: the CSCA pinned for
+// it and the latest lists it sent. A peer that sent no trust list yet has
+// nothing to vouch for; one whose lists no longer verify against its pin
+// is left out and logged, as the border page's verifier leaves it out.
+func (n *Node) peerLists(ctx context.Context) ([]bundle.PeerLists, error) {
+	peers, err := n.Store.ListPeers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []bundle.PeerLists
+	for _, p := range peers {
+		tl, err := n.Store.GetPeerList(ctx, p.Country, store.ListTrust)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		csca, err := federation.ParseCSCA(p.CSCAPEM, p.Country)
+		if err != nil {
+			n.log.Warn("the offline bundle leaves a peer out", "peer", p.Country, "err", err)
+			continue
+		}
+		pl := bundle.PeerLists{Country: p.Country, CSCA: csca, TrustList: tl.Data}
+		switch rl, err := n.Store.GetPeerList(ctx, p.Country, store.ListRevocation); {
+		case err == nil:
+			pl.RevocationList = rl.Data
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+		if err := pl.Check(n.Keys.Country); err != nil {
+			n.log.Warn("the offline bundle leaves a peer out", "peer", p.Country, "err", err)
+			continue
+		}
+		out = append(out, pl)
+	}
+	return out, nil
 }
 
 // Serve listens and serves until ctx ends, running the periodic jobs
@@ -166,7 +222,9 @@ func (n *Node) Serve(ctx context.Context, ready func(addr string)) error {
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		n.runJobs(jobsCtx, time.Minute)
+		if n.Config.JobsEvery >= 0 {
+			n.runJobs(jobsCtx, cmp.Or(n.Config.JobsEvery, time.Minute))
+		}
 	}()
 	fedDone := make(chan struct{})
 	go func() {

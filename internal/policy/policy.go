@@ -46,6 +46,9 @@ type Policy struct {
 	// digest is the SHA-256 of the file as loaded: two nodes agree on a
 	// policy when their digests match.
 	digest string
+	// doc is the document as loaded, byte for byte: what a node sends its
+	// peer when the policy changes, so both hold the same digest.
+	doc []byte
 }
 
 // Party is one country of the corridor and its regions.
@@ -107,6 +110,9 @@ func (m Measures) TestTypeCode() string { return testTypes[m.TestType] }
 
 // Digest identifies the exact document.
 func (p *Policy) Digest() string { return p.digest }
+
+// Document returns the document as loaded, byte for byte.
+func (p *Policy) Document() []byte { return bytes.Clone(p.doc) }
 
 // Lane returns the lane with the given id.
 func (p *Policy) Lane(id string) (*Lane, bool) {
@@ -235,6 +241,7 @@ func Parse(data []byte) (*Policy, error) {
 	}
 	sum := sha256.Sum256(data)
 	p.digest = hex.EncodeToString(sum[:])
+	p.doc = bytes.Clone(data)
 	return &p, nil
 }
 

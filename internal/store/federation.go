@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/corridorlane/corridor/internal/trip"
 )
 
 // The joint response mechanism's records: the peers this node exchanges
@@ -59,6 +61,16 @@ type OutboxStatus struct {
 	OldestUnacked time.Time // zero when everything is acknowledged
 	// LastSeq is the last sequence number given out per stream.
 	LastSeq map[string]uint64
+	// LastAcked is when the peer last acknowledged a message (among the
+	// newest acknowledged); zero when it never did, or not since the
+	// acknowledged messages were pruned.
+	LastAcked time.Time
+	// LastError and Attempts are the oldest unacknowledged message's: why
+	// its last send failed ("" when none failed) and how many sends did.
+	// That message holds up the ones behind it, so its error is the one
+	// an officer needs.
+	LastError string
+	Attempts  int
 }
 
 // Outbox keeps the messages sealed for peers.
@@ -296,6 +308,14 @@ type TracedContact struct {
 	FoundAt time.Time
 }
 
+// ContactOnTrip is a traced contact with what a listing shows of its
+// trip: the reference and the state, no personal data.
+type ContactOnTrip struct {
+	TracedContact
+	TripRef   string
+	TripState trip.State
+}
+
 // TraceRequest is a tracing request sent to a peer, until answered.
 type TraceRequest struct {
 	Ref        string
@@ -349,8 +369,13 @@ type Tracing interface {
 	AddContact(ctx context.Context, c *TracedContact) (bool, error)
 	ListContacts(ctx context.Context, caseRef string) ([]TracedContact, error)
 	ContactsOfTrip(ctx context.Context, tripID string) ([]TracedContact, error)
+	// RecentContacts lists the contacts flagged for any case, newest
+	// first, with their trips' references and states.
+	RecentContacts(ctx context.Context, limit int) ([]ContactOnTrip, error)
 	AddTraceRequest(ctx context.Context, r *TraceRequest) error
 	GetTraceRequest(ctx context.Context, ref string) (*TraceRequest, error)
+	// ListTraceRequests lists the tracing requests sent, newest first.
+	ListTraceRequests(ctx context.Context, limit int) ([]TraceRequest, error)
 	AnswerTraceRequest(ctx context.Context, ref string, at time.Time, contacts int) error
 
 	// PutExposure stores a trip's exposure and replaces its index keys.
@@ -363,7 +388,8 @@ type Tracing interface {
 	PutPeerStats(ctx context.Context, s *PeerStats) error
 	ListPeerStats(ctx context.Context, peer string, limit int) ([]PeerStats, error)
 	// DayFigures counts, for one lane, the trip steps taken and the cases
-	// opened in [from, to).
+	// opened in [from, to), and under StageSecondary the secondary cases
+	// detected on the UTC days from from's up to to's.
 	DayFigures(ctx context.Context, lane string, from, to time.Time) (DayFigures, error)
 }
 

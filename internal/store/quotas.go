@@ -40,9 +40,34 @@ type Quotas interface {
 	TakeQuota(ctx context.Context, k QuotaKey, limit int) (bool, error)
 	QuotaUsed(ctx context.Context, k QuotaKey) (int, error)
 
+	// AddLaneSuspension stores s; ErrConflict, without spoiling the
+	// transaction, when a suspension with its id exists: the breaker's
+	// decisions and a peer's reports of them share ids.
 	AddLaneSuspension(ctx context.Context, s *LaneSuspension) error
+	GetLaneSuspension(ctx context.Context, id string) (*LaneSuspension, error)
 	// ActiveLaneSuspension returns the suspension in force on the lane at
 	// now, or ErrNotFound.
 	ActiveLaneSuspension(ctx context.Context, lane string, now time.Time) (*LaneSuspension, error)
 	LiftLaneSuspension(ctx context.Context, id string, at time.Time) error
+
+	// AddLiftApproval records one side's approval to lift a suspension;
+	// ErrConflict, without spoiling the transaction, when that side
+	// approved it already.
+	AddLiftApproval(ctx context.Context, a *LiftApproval) error
+	// ListLiftApprovals returns the lift approvals of a lane's
+	// suspensions, oldest first.
+	ListLiftApprovals(ctx context.Context, lane string) ([]LiftApproval, error)
+	// LaneCases returns the cases of a stage opened at or after since on
+	// the lane's trips, oldest first: the circuit breaker's input.
+	LaneCases(ctx context.Context, lane string, stage Stage, since time.Time) ([]Case, error)
+}
+
+// LiftApproval is one side's approval to lift a lane suspension before
+// its time; a lift needs an officer of each side.
+type LiftApproval struct {
+	SuspensionID string
+	Lane         string
+	Country      string // the approving side
+	OfficerRef   string // the officer's actor id on that side, not a name
+	At           time.Time
 }

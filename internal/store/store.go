@@ -39,6 +39,7 @@ type Store interface {
 	Quotas
 	AuditLog
 	Federation
+	Ledger
 
 	// InTx runs fn in one transaction: everything fn writes through tx
 	// is committed when fn returns nil and rolled back otherwise. Called

@@ -70,7 +70,21 @@ func (s *Server) apiRoutes() []*route {
 		apiRoute(s, post, v1+"/alerts/{id}/acknowledge", user, "health", "Acknowledge an alert", 0, s.apiAckAlert),
 		// Joint mechanism.
 		apiRoute(s, put, v1+"/lanes/{lane}/suspension", user, "joint", "Suspend a lane until a time (joint officer)", ok, s.apiSuspendLane),
-		apiRoute(s, del, v1+"/lanes/{lane}/suspension", user, "joint", "Lift a lane's suspension (joint officer)", 0, s.apiLiftLane),
+		apiRoute(s, get, v1+"/policy", user, "joint", "The corridor policy in force: id, version, digest and the document", ok, s.apiGetPolicy),
+		apiRoute(s, put, v1+"/policy", user, "joint", "Put in force a newer version of the corridor policy (joint officer); the peers receive it", ok, s.apiChangePolicy).limit(2*maxPolicyBody),
+		apiRoute(s, del, v1+"/lanes/{lane}/suspension", user, "joint", "Approve lifting a lane's suspension for this side (joint officer); on a lane run with a peer it lifts once an officer of each side approved", ok, s.apiLiftLane),
+		apiRoute(s, get, v1+"/ledger", user, "joint", "The joint dashboard: both nodes' positives per route and ISO week, days since the last cross-border infection, route status (joint officer, health authority)", ok, s.apiLedger).withQuery(
+			queryParam{"from", "first day, YYYY-MM-DD (UTC); 26 weeks back by default"}, queryParam{"to", "last day, YYYY-MM-DD; today by default"},
+			queryParam{"peer", "the peer node's country; the first peer by default"}),
+		apiRoute(s, post, v1+"/ledger/secondary-cases", user, "joint", "Record a secondary case: a person who is not a lane traveller, infected by the traveller of a trip (health authority, joint officer)", created, s.apiRecordSecondary),
+		apiRoute(s, get, v1+"/federation/peers", user, "joint", "Each peer node's link: outbox, inbox, refusals, open dead letters (joint officer)", ok, s.apiFederationPeers),
+		apiRoute(s, get, v1+"/federation/dead-letters", user, "joint", "Peers' messages that could not be applied, with the reason (joint officer)", ok, s.apiDeadLetters).withQuery(
+			queryParam{"peer", "peer country, e.g. CN"}, queryParam{"open", "true (default): only those not yet resolved; false: all"},
+			queryParam{"limit", "1 to 1000; 200 by default"}),
+		apiRoute(s, post, v1+"/federation/dead-letters/{id}/retry", user, "joint", "Apply a dead letter again once its cause is fixed; 409 with the reason if it still cannot be (joint officer)", 0, s.apiRetryDeadLetter),
+		apiRoute(s, post, v1+"/federation/dead-letters/{id}/dismiss", user, "joint", "Close a dead letter without applying it (joint officer)", 0, s.apiDismissDeadLetter),
+		apiRoute(s, get, v1+"/federation/contacts", user, "joint", "Contacts traced here or by a peer, cases peers notified, tracing requests sent (joint officer)", ok, s.apiTracing).withQuery(
+			queryParam{"limit", "1 to 1000 per list; 200 by default"}),
 		// Administration.
 		apiRoute(s, get, v1+"/orgs", user, "admin", "Organisations (all for a node admin; one's own for an organisation admin)", ok, s.apiListOrgs),
 		apiRoute(s, post, v1+"/orgs", user, "admin", "Create an organisation (node admin)", created, s.apiCreateOrg),
@@ -467,8 +481,14 @@ func (s *Server) apiSuspendLane(r *http.Request, in *LaneSuspensionInputJSON) (L
 	return LaneSuspensionJSON{ID: ls.ID, Lane: ls.Lane, StartsAt: ls.StartsAt.UTC(), EndsAt: ls.EndsAt.UTC()}, nil
 }
 
-func (s *Server) apiLiftLane(r *http.Request, _ *noBody) (noContent, error) {
-	return noContent{}, s.app.LiftLaneSuspension(r.Context(), principal(r), r.PathValue("lane"))
+func (s *Server) apiLiftLane(r *http.Request, _ *noBody) (LaneLiftJSON, error) {
+	out, err := s.app.LiftLaneSuspension(r.Context(), principal(r), r.PathValue("lane"))
+	if err != nil {
+		return LaneLiftJSON{}, err
+	}
+	ls := out.Suspension
+	return LaneLiftJSON{LaneSuspensionJSON: LaneSuspensionJSON{ID: ls.ID, Lane: ls.Lane, StartsAt: ls.StartsAt.UTC(), EndsAt: ls.EndsAt.UTC()},
+		Lifted: out.Lifted, WaitingFor: out.WaitingFor}, nil
 }
 
 // Administration.

@@ -552,6 +552,28 @@ type LaneSuspensionJSON struct {
 	EndsAt   time.Time `json:"ends_at"`
 }
 
+// PolicyChangeInputJSON carries a policy document as text, so its bytes,
+// and with them its digest, arrive exactly as written.
+type PolicyChangeInputJSON struct {
+	Document string `json:"document"`
+}
+
+// PolicyJSON is the policy in force.
+type PolicyJSON struct {
+	ID       string `json:"id"`
+	Version  int    `json:"version"`
+	Digest   string `json:"digest"`
+	Document string `json:"document"`
+}
+
+// LaneLiftJSON answers a lift: lifted, or this side's approval recorded
+// while the peer's officer has yet to approve.
+type LaneLiftJSON struct {
+	LaneSuspensionJSON
+	Lifted     bool   `json:"lifted"`
+	WaitingFor string `json:"waiting_for,omitempty"`
+}
+
 // TravellerTripJSON is the traveller's own view.
 type TravellerTripJSON struct {
 	Reference        string            `json:"reference"`

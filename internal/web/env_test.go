@@ -20,6 +20,8 @@ import (
 	"github.com/corridorlane/corridor/internal/app"
 	"github.com/corridorlane/corridor/internal/auth"
 	"github.com/corridorlane/corridor/internal/bundle"
+	"github.com/corridorlane/corridor/internal/federation"
+	"github.com/corridorlane/corridor/internal/federation/envelope"
 	"github.com/corridorlane/corridor/internal/keys"
 	"github.com/corridorlane/corridor/internal/policy"
 	"github.com/corridorlane/corridor/internal/revocation"
@@ -90,6 +92,8 @@ type env struct {
 	http   *httptest.Server
 	clock  *clock
 	keys   *keys.Set
+	fed    *federation.Service // built, not running; China is pinned by pinCN
+	cn     *peerCN
 	orgs   map[string]*app.Org
 	secret map[string]string // session secret per person
 	token  string            // the lab's API token
@@ -160,6 +164,15 @@ func newEnv(t testing.TB, pol *policy.Policy) *env {
 		t.Fatal(err)
 	}
 	v := &verify.Verifier{Trust: &st, Revocation: rev, Rules: rules, Country: "KR"}
+	fedID, err := envelope.Create(dir, keys.Options{Now: start.Add(-24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en.fed, err = federation.New(federation.Config{Store: en.db, App: en.app, Identity: fedID, Logger: logger, Now: en.clock.Now,
+		Lists: func(context.Context, time.Time) ([]byte, []byte, error) { return trustList, revSigned, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	en.srv, err = New(Config{
 		App:      en.app,
 		Ready:    en.db.Ping,
@@ -171,7 +184,7 @@ func newEnv(t testing.TB, pol *policy.Policy) *env {
 				TrustList: trustList, RevocationList: revSigned, EntryRules: pol.EntryRules}, en.keys.CSCA, en.keys.CSCAKey())
 		},
 		Country: "KR", BaseURL: "http://corridor.test", CSRFKey: []byte("csrf-key-for-tests-only-0123456789abcdef"),
-		Logger: logger, Now: en.clock.Now,
+		Logger: logger, Now: en.clock.Now, Federation: en.fed,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,7 @@ type fixture struct {
 	alertID     string
 	userID      string // a member of the sponsor organisation, to change or remove
 	tokenID     string // an API token of the sponsor organisation
+	deadID      string // a dead letter from China whose cause is fixed
 }
 
 const passport = "E12345678"

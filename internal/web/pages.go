@@ -472,15 +472,20 @@ func (s *Server) pageSuspendLane(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageLiftLane(w http.ResponseWriter, r *http.Request) {
-	if err := s.app.LiftLaneSuspension(r.Context(), principal(r), r.PathValue("lane")); err != nil {
-		if statusOf(err) == http.StatusNotFound && app.Can(principal(r), app.UCLaneSuspend) {
-			s.jointPage(w, r, http.StatusNotFound, err)
+	out, err := s.app.LiftLaneSuspension(r.Context(), principal(r), r.PathValue("lane"))
+	if err != nil {
+		if st := statusOf(err); (st == http.StatusNotFound || st == http.StatusConflict) && app.Can(principal(r), app.UCLaneSuspend) {
+			s.jointPage(w, r, st, err)
 			return
 		}
 		s.pageError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/joint?done=lifted", http.StatusSeeOther)
+	done := "lifted"
+	if !out.Lifted {
+		done = "lift_approved"
+	}
+	http.Redirect(w, r, "/joint?done="+done, http.StatusSeeOther)
 }
 
 // Administration.

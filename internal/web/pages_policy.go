@@ -6,9 +6,14 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/corridorlane/corridor/internal/app"
 	"github.com/corridorlane/corridor/internal/policy"
 	"github.com/corridorlane/corridor/internal/simulate"
 )
+
+// maxPolicyBody bounds a policy document sent to the node; the shipped
+// one is a few KiB.
+const maxPolicyBody = 256 << 10
 
 // policyTravellers is how many infected travellers per lane the policy
 // page's estimate simulates: enough for intervals steady to a tenth of a
@@ -59,6 +64,7 @@ type estimateRow struct {
 
 type policyData struct {
 	Policy     *policy.Policy
+	Document   string // for the change form, shown to joint officers
 	Lanes      []policyLane
 	Rules      int
 	Travellers int
@@ -67,8 +73,45 @@ type policyData struct {
 }
 
 func (s *Server) pagePolicy(w http.ResponseWriter, r *http.Request) {
+	s.policyPage(w, r, http.StatusOK, nil)
+}
+
+// pageChangePolicy puts in force the document a joint officer pasted.
+func (s *Server) pageChangePolicy(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if _, err := s.app.ChangePolicy(r.Context(), principal(r), []byte(r.PostForm.Get("document"))); err != nil {
+		if st := statusOf(err); st == http.StatusUnprocessableEntity || st == http.StatusConflict {
+			s.policyPage(w, r, st, err)
+			return
+		}
+		s.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/policy?done=policy_changed", http.StatusSeeOther)
+}
+
+func (s *Server) apiGetPolicy(r *http.Request, _ *noBody) (PolicyJSON, error) {
+	p := s.app.Policy()
+	return PolicyJSON{ID: p.ID, Version: p.Version, Digest: p.Digest(), Document: string(p.Document())}, nil
+}
+
+func (s *Server) apiChangePolicy(r *http.Request, in *PolicyChangeInputJSON) (PolicyJSON, error) {
+	p, err := s.app.ChangePolicy(r.Context(), principal(r), []byte(in.Document))
+	if err != nil {
+		return PolicyJSON{}, err
+	}
+	return PolicyJSON{ID: p.ID, Version: p.Version, Digest: p.Digest(), Document: string(p.Document())}, nil
+}
+
+func (s *Server) policyPage(w http.ResponseWriter, r *http.Request, status int, problem error) {
 	p := s.app.Policy()
 	d := &policyData{Policy: p, Travellers: policyTravellers}
+	if app.Can(principal(r), app.UCPolicyChange) {
+		d.Document = string(p.Document())
+	}
 	for _, l := range p.Lanes {
 		pl := policyLane{ID: l.ID, Regions: len(l.Regions), PerSponsor: l.Quota.WeeklyPerSponsor,
 			Monitoring: l.Measures.PreDepartureMonitoringDays, Window: l.Measures.TestWindowHours,
@@ -101,7 +144,13 @@ func (s *Server) pagePolicy(w http.ResponseWriter, r *http.Request) {
 			d.Reductions = append(d.Reductions, red)
 		}
 	}
-	s.render(w, r, http.StatusOK, "policy", s.newView(w, r, "title.policy", d))
+	v := s.newView(w, r, "title.policy", d)
+	if problem != nil {
+		v.Form = r.PostForm
+		d.Document = r.PostForm.Get("document")
+		v.setError(problem)
+	}
+	s.render(w, r, status, "policy", v)
 }
 
 // formatInterval writes a share as "24.5% (18.8–30.0%)".

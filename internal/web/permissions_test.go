@@ -168,6 +168,18 @@ func permissionTable() map[string]perm {
 			return url.Values{"until": {en.clock.Now().AddDate(0, 0, 7).Format(time.DateOnly)}, "reason": {"5 positives in 7 days"}}
 		}, ok: only(303, "joint")},
 		"POST /joint/lanes/{lane}/lift": {fix: (*env).withLaneSuspended, ok: only(303, "joint")},
+		"POST /policy": {body: func(en *env, f *fixture) url.Values {
+			return url.Values{"document": {en.nextPolicy()}}
+		}, ok: only(303, "joint")},
+		"GET /joint/ledger": {ok: only(200, "joint", "health")},
+		"POST /joint/ledger/secondary-cases": {fix: trips(trip.Departed), body: func(en *env, f *fixture) url.Values {
+			return url.Values{"trip_ref": {f.ref}, "detected_on": {en.clock.Now().Format(time.DateOnly)}, "local_ref": {auth.NewID()}}
+		}, ok: only(303, "joint", "health")},
+		"GET /joint/peers":                      {ok: only(200, "joint")},
+		"GET /joint/dead-letters":               {fix: (*env).withDeadLetter, ok: only(200, "joint")},
+		"POST /joint/dead-letters/{id}/retry":   {fix: (*env).withDeadLetter, ok: only(303, "joint")},
+		"POST /joint/dead-letters/{id}/dismiss": {fix: (*env).withDeadLetter, ok: only(303, "joint")},
+		"GET /joint/contacts":                   {ok: only(200, "joint")},
 
 		"GET /admin": {ok: only(200, "admin", "org_admin")},
 		"POST /admin/orgs": {body: func(*env, *fixture) url.Values {
@@ -223,8 +235,21 @@ func permissionTable() map[string]perm {
 		"PUT /api/v1/lanes/{lane}/suspension": {json: func(en *env, f *fixture) any {
 			return map[string]string{"until": en.clock.Now().AddDate(0, 0, 7).Format(time.RFC3339), "reason": "5 positives in 7 days"}
 		}, ok: only(200, "joint")},
-		"DELETE /api/v1/lanes/{lane}/suspension": {fix: (*env).withLaneSuspended, ok: only(204, "joint")},
-		"GET /api/v1/orgs":                       {ok: only(200, "admin", "org_admin")},
+		"DELETE /api/v1/lanes/{lane}/suspension": {fix: (*env).withLaneSuspended, ok: only(200, "joint")},
+		"GET /api/v1/policy":                     {ok: only(200, "sponsor_a", "sponsor_b", "reviewer", "lab", "border", "arrival", "monitor", "health", "joint", "admin", "org_admin", "token")},
+		"PUT /api/v1/policy": {json: func(en *env, f *fixture) any {
+			return PolicyChangeInputJSON{Document: en.nextPolicy()}
+		}, ok: only(200, "joint")},
+		"GET /api/v1/ledger": {ok: only(200, "joint", "health")},
+		"POST /api/v1/ledger/secondary-cases": {fix: trips(trip.Departed), json: func(en *env, f *fixture) any {
+			return SecondaryInputJSON{TripRef: f.ref, DetectedOn: en.clock.Now().Format(time.DateOnly), LocalRef: auth.NewID()}
+		}, ok: only(201, "joint", "health")},
+		"GET /api/v1/federation/peers":                      {ok: only(200, "joint")},
+		"GET /api/v1/federation/dead-letters":               {fix: (*env).withDeadLetter, ok: only(200, "joint")},
+		"POST /api/v1/federation/dead-letters/{id}/retry":   {fix: (*env).withDeadLetter, ok: only(204, "joint")},
+		"POST /api/v1/federation/dead-letters/{id}/dismiss": {fix: (*env).withDeadLetter, ok: only(204, "joint")},
+		"GET /api/v1/federation/contacts":                   {ok: only(200, "joint")},
+		"GET /api/v1/orgs":                                  {ok: only(200, "admin", "org_admin")},
 		"POST /api/v1/orgs": {json: func(*env, *fixture) any {
 			return map[string]string{"name": "Lab " + auth.NewID(), "kind": "lab", "country": "KR"}
 		}, ok: only(201, "admin")},
@@ -278,6 +303,8 @@ func (en *env) fill(path string, f *fixture) string {
 		id = f.alertID
 	case strings.Contains(path, "tokens/{id}"):
 		id = f.tokenID
+	case strings.Contains(path, "dead-letters/{id}"):
+		id = f.deadID
 	}
 	return strings.NewReplacer("{id}", id, "{reference}", f.ref, "{org}", en.orgs["sponsor"].ID, "{user}", f.userID,
 		"{lane}", "KR-CN", "{token}", f.link, "{lang}", "ko").Replace(path)
@@ -421,4 +448,11 @@ func (en *env) request(rt *route, p perm, role string, f *fixture) (int, string)
 	}
 	res, body := c.form(path, v)
 	return res.StatusCode, body
+}
+
+// nextPolicy is the policy in force with its version raised by one: a
+// change the node accepts.
+func (en *env) nextPolicy() string {
+	p := en.app.Policy()
+	return strings.Replace(string(p.Document()), fmt.Sprintf(`"version": %d,`, p.Version), fmt.Sprintf(`"version": %d,`, p.Version+1), 1)
 }

@@ -217,6 +217,8 @@ func (s *Server) nav(v *view) []navItem {
 	add("/arrivals", "nav.arrivals", app.Can(p, app.UCTripArrive) || app.Can(p, app.UCTripHold))
 	add("/alerts", "nav.alerts", app.Can(p, app.UCAlerts))
 	add("/joint", "nav.joint", app.Can(p, app.UCLaneSuspend))
+	add("/joint/ledger", "nav.ledger", app.Can(p, app.UCLedger))
+	add("/joint/peers", "nav.federation", app.Can(p, app.UCFederation))
 	add("/policy", "nav.policy", true)
 	add("/admin", "nav.admin", app.Can(p, app.UCOrgList))
 	add("/account", "nav.account", true)

@@ -53,8 +53,16 @@ func (s *Server) routeTable() []*route {
 		page(post, "/alerts/{id}/acknowledge", user, s.pageAckAlert),
 		page(get, "/joint", user, s.pageJoint),
 		page(get, "/policy", user, s.pagePolicy),
+		page(post, "/policy", user, s.pageChangePolicy).limit(4 * maxPolicyBody),
 		page(post, "/joint/lanes/{lane}/suspend", user, s.pageSuspendLane),
 		page(post, "/joint/lanes/{lane}/lift", user, s.pageLiftLane),
+		page(get, "/joint/ledger", user, s.pageLedger),
+		page(post, "/joint/ledger/secondary-cases", user, s.pageRecordSecondary),
+		page(get, "/joint/peers", user, s.pagePeers),
+		page(get, "/joint/dead-letters", user, s.pageDeadLetters),
+		page(post, "/joint/dead-letters/{id}/retry", user, s.pageDeadLetterOp(false, "retried")),
+		page(post, "/joint/dead-letters/{id}/dismiss", user, s.pageDeadLetterOp(true, "dismissed")),
+		page(get, "/joint/contacts", user, s.pageContacts),
 
 		// Administration.
 		page(get, "/admin", user, s.pageAdmin),

@@ -68,6 +68,9 @@ type Config struct {
 	Now func() time.Time
 	// CSCA, when set, is printed on the bundle page so officers can pin it.
 	CSCA *x509.Certificate
+	// Federation is the node's link with its peers, for the joint
+	// officers' pages; nil when the node runs alone, which they say.
+	Federation FederationOps
 }
 
 // Server is the node's HTTP handler.

@@ -79,6 +79,11 @@ func sampleBodies(t testing.TB) []Body {
 		&RouteLiftApproved{Lane: "KR-CN", DecisionID: "d0d0d0d0", Country: "CN", OfficerRef: "officer-17", At: at},
 		&RouteReinstated{Lane: "KR-CN", DecisionID: "d0d0d0d0", How: ReinstatedLifted, At: at},
 		&StatsDaily{Date: "2020-05-10", Lane: "KR-CN", Approved: 40, Departed: 30, Arrived: 29, Released: 25, Positives: ledger.Counts{Arrival: 1}},
+		&TripArrived{TripRef: "T-0001", ArrivedAt: at, HoldSite: "Hold Hotel A", HoldFrom: at.Add(time.Hour)},
+		&TripIsolated{TripRef: "T-0001", At: at},
+		&TripCompleted{TripRef: "T-0001", From: "isolated", At: at.AddDate(0, 0, 14)},
+		&TripReinstated{TripRef: "T-0002", State: "approved", At: at},
+		&RouteSuspended{Lane: "KR-CN", DecisionID: "S-77", SuspendDays: 10, Reason: "joint decision after an outbreak in the origin region", From: at, Until: at.AddDate(0, 0, 10)},
 	}
 }
 

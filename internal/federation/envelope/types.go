@@ -45,6 +45,10 @@ const (
 	TypeArrivalResult     Type = "arrival.result"
 	TypeTripReleased      Type = "trip.released"
 	TypeTripCancelled     Type = "trip.cancelled"
+	TypeTripArrived       Type = "trip.arrived"
+	TypeTripIsolated      Type = "trip.isolated"
+	TypeTripCompleted     Type = "trip.completed"
+	TypeTripReinstated    Type = "trip.reinstated"
 	TypeCaseNotified      Type = "case.notified"
 	TypeTraceRequest      Type = "trace.request"
 	TypeTraceAnswer       Type = "trace.answer"
@@ -77,6 +81,10 @@ var types = map[Type]typeInfo{
 	TypeArrivalResult:     {StreamTrips, func() Body { return new(ArrivalResult) }},
 	TypeTripReleased:      {StreamTrips, func() Body { return new(TripReleased) }},
 	TypeTripCancelled:     {StreamTrips, func() Body { return new(TripCancelled) }},
+	TypeTripArrived:       {StreamTrips, func() Body { return new(TripArrived) }},
+	TypeTripIsolated:      {StreamTrips, func() Body { return new(TripIsolated) }},
+	TypeTripCompleted:     {StreamTrips, func() Body { return new(TripCompleted) }},
+	TypeTripReinstated:    {StreamTrips, func() Body { return new(TripReinstated) }},
 	TypeCaseNotified:      {StreamCases, func() Body { return new(CaseNotified) }},
 	TypeTraceRequest:      {StreamCases, func() Body { return new(TraceRequest) }},
 	TypeTraceAnswer:       {StreamCases, func() Body { return new(TraceAnswer) }},
@@ -262,6 +270,89 @@ func (b TripCancelled) Validate() error {
 	var v validator
 	v.ref("trip_ref", b.TripRef)
 	v.oneOf("state", b.State, "withdrawn", "expired", "suspended")
+	v.time("at", b.At)
+	return v.err()
+}
+
+// TripArrived (destination → origin): the traveller landed and, once
+// HoldSite is set, was put in the arrival hold there to wait for the
+// arrival test. The origin follows where its traveller is before any
+// result is in; the hold site and start are what tracing on its side
+// needs should a fellow traveller of the hold turn positive.
+type TripArrived struct {
+	TripRef   string    `json:"trip_ref"`
+	ArrivedAt time.Time `json:"arrived_at"`
+	HoldSite  string    `json:"hold_site,omitempty"`
+	HoldFrom  time.Time `json:"hold_from,omitzero"`
+}
+
+func (TripArrived) Type() Type { return TypeTripArrived }
+
+func (b TripArrived) Validate() error {
+	var v validator
+	v.ref("trip_ref", b.TripRef)
+	v.time("arrived_at", b.ArrivedAt)
+	if b.HoldSite != "" || !b.HoldFrom.IsZero() {
+		v.name("hold_site", b.HoldSite)
+		v.time("hold_from", b.HoldFrom)
+	}
+	return v.err()
+}
+
+// TripIsolated (either way): the side that has the traveller isolated
+// them for a reason other than a positive test (symptoms, an officer's
+// decision); a positive crosses as a case, which isolates the twin
+// itself. The reason stays home: it is health data.
+type TripIsolated struct {
+	TripRef string    `json:"trip_ref"`
+	At      time.Time `json:"at"`
+}
+
+func (TripIsolated) Type() Type { return TypeTripIsolated }
+
+func (b TripIsolated) Validate() error {
+	var v validator
+	v.ref("trip_ref", b.TripRef)
+	v.time("at", b.At)
+	return v.err()
+}
+
+// TripCompleted (either way): the trip ended: an isolation was closed, or
+// monitoring was ended by an official before the policy's clock did it.
+// Without it the twin of an isolated traveller would stay isolated for
+// good. The reason stays home.
+type TripCompleted struct {
+	TripRef string    `json:"trip_ref"`
+	From    string    `json:"from"` // the state it ended from: monitoring or isolated
+	At      time.Time `json:"at"`
+}
+
+func (TripCompleted) Type() Type { return TypeTripCompleted }
+
+func (b TripCompleted) Validate() error {
+	var v validator
+	v.ref("trip_ref", b.TripRef)
+	v.oneOf("from", b.From, "monitoring", "isolated")
+	v.time("at", b.At)
+	return v.err()
+}
+
+// TripReinstated (either way): a suspended trip went back to the state it
+// had. Each side restores its own earlier state (the origin may have
+// been monitoring a trip the destination still calls approved); the
+// sender's is named for the record.
+type TripReinstated struct {
+	TripRef string    `json:"trip_ref"`
+	State   string    `json:"state"`
+	At      time.Time `json:"at"`
+}
+
+func (TripReinstated) Type() Type { return TypeTripReinstated }
+
+func (b TripReinstated) Validate() error {
+	var v validator
+	v.ref("trip_ref", b.TripRef)
+	v.oneOf("state", b.State, "submitted", "needs_info", "approved", "pre_departure", "cleared")
 	v.time("at", b.At)
 	return v.err()
 }
@@ -485,18 +576,27 @@ func (b PolicyChanged) Validate() error {
 	return v.err()
 }
 
-// RouteSuspended: the circuit breaker suspended a lane. DecisionID is
-// breaker.Decision.ID, the same on both nodes for the same positives.
+// RouteSuspended: a lane was suspended, by the circuit breaker or by an
+// officer. For the breaker, DecisionID is breaker.Decision.ID, the same
+// on both nodes for the same positives, with the step that tripped and
+// the triggering case. An officer's suspension has no step or trigger
+// but a reason, which is a statement about the route (an outbreak, a
+// joint decision), not about a person; its DecisionID is the suspension's
+// id on the sender.
 type RouteSuspended struct {
 	Lane        string    `json:"lane"`
 	DecisionID  string    `json:"decision_id"`
-	Positives   int       `json:"positives"`
-	WindowDays  int       `json:"window_days"`
-	SuspendDays int       `json:"suspend_days"`
-	TriggerRef  string    `json:"trigger_ref"` // the case whose positive tripped it
+	Positives   int       `json:"positives,omitempty"`
+	WindowDays  int       `json:"window_days,omitempty"`
+	SuspendDays int       `json:"suspend_days,omitempty"`
+	TriggerRef  string    `json:"trigger_ref,omitempty"` // the case whose positive tripped it
+	Reason      string    `json:"reason,omitempty"`      // an officer's suspension only
 	From        time.Time `json:"from"`
 	Until       time.Time `json:"until"`
 }
+
+// Manual tells whether an officer, not the breaker, suspended the route.
+func (b RouteSuspended) Manual() bool { return b.Reason != "" }
 
 func (RouteSuspended) Type() Type { return TypeRouteSuspended }
 
@@ -504,9 +604,16 @@ func (b RouteSuspended) Validate() error {
 	var v validator
 	v.lane("lane", b.Lane)
 	v.ref("decision_id", b.DecisionID)
-	v.ref("trigger_ref", b.TriggerRef)
-	if b.Positives < 1 || b.WindowDays < 1 || b.SuspendDays < 1 {
-		v.add("positives", "positives, window_days and suspend_days must be 1 or more")
+	if b.Manual() {
+		v.text("reason", b.Reason, 500)
+		if b.Positives != 0 || b.WindowDays != 0 || b.TriggerRef != "" {
+			v.add("reason", "an officer's suspension has no breaker step or trigger")
+		}
+	} else {
+		v.ref("trigger_ref", b.TriggerRef)
+		if b.Positives < 1 || b.WindowDays < 1 || b.SuspendDays < 1 {
+			v.add("positives", "positives, window_days and suspend_days must be 1 or more")
+		}
 	}
 	v.time("from", b.From)
 	v.time("until", b.Until)

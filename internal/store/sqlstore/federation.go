@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/corridorlane/corridor/internal/store"
+	"github.com/corridorlane/corridor/internal/trip"
 )
 
 // Sequence numbers are uint64 on the wire and BIGINT here; no node will
@@ -265,6 +266,24 @@ func (c *conn) OutboxStatus(ctx context.Context, peer string) (store.OutboxStatu
 		return st, fmt.Errorf("outbox status of %s: %w", peer, c.classify(err))
 	}
 	st.OldestUnacked = fromMS(oldest)
+	// The newest messages by position are the last acknowledged, give or
+	// take a pull acknowledging one stream ahead of another: a window of
+	// them keeps this a short walk down the (peer, pos) index however
+	// many delivered messages the outbox keeps.
+	var acked sql.NullInt64
+	if err := c.queryRow(ctx, `SELECT MAX(acked_at) FROM (SELECT acked_at FROM federation_outbox
+		WHERE peer = ? AND acked_at IS NOT NULL ORDER BY pos DESC LIMIT 100) recent`, peer).Scan(&acked); err != nil {
+		return st, fmt.Errorf("outbox status of %s: %w", peer, c.classify(err))
+	}
+	st.LastAcked = fromMS(acked)
+	if st.Unacked > 0 {
+		err := c.queryRow(ctx, `SELECT last_error, attempts FROM federation_outbox WHERE peer = ? AND acked_at IS NULL ORDER BY pos LIMIT 1`, peer).
+			Scan(&st.LastError, &st.Attempts)
+		// The message may have been acknowledged since the count.
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return st, fmt.Errorf("outbox status of %s: %w", peer, c.classify(err))
+		}
+	}
 	rows, err := c.query(ctx, `SELECT stream, last FROM federation_out_counters WHERE peer = ? AND stream <> ''`, peer)
 	if err != nil {
 		return st, fmt.Errorf("outbox status of %s: %w", peer, err)
@@ -718,6 +737,28 @@ func (c *conn) ContactsOfTrip(ctx context.Context, tripID string) ([]store.Trace
 	return c.listContacts(ctx, "trip_id = ?", tripID)
 }
 
+func (c *conn) RecentContacts(ctx context.Context, limit int) ([]store.ContactOnTrip, error) {
+	rows, err := c.query(ctx, `SELECT k.case_ref, k.trip_id, k.rules, k.source, k.found_at, t.reference, t.state
+		FROM trace_contacts k JOIN trips t ON t.id = k.trip_id
+		ORDER BY k.found_at DESC, k.case_ref, k.trip_id LIMIT `+strconv.Itoa(limitOf(limit, 100, 1000)))
+	if err != nil {
+		return nil, fmt.Errorf("listing recent contacts: %w", err)
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (*store.ContactOnTrip, error) {
+		var k store.ContactOnTrip
+		var rules, state string
+		var at int64
+		if err := s.Scan(&k.CaseRef, &k.TripID, &rules, &k.Source, &at, &k.TripRef, &state); err != nil {
+			return nil, err
+		}
+		if rules != "" {
+			k.Rules = strings.Split(rules, ",")
+		}
+		k.FoundAt, k.TripState = time.UnixMilli(at).UTC(), trip.State(state)
+		return &k, nil
+	})
+}
+
 func (c *conn) AddTraceRequest(ctx context.Context, r *store.TraceRequest) error {
 	_, err := c.exec(ctx, `INSERT INTO trace_requests (ref, case_ref, peer, sent_at, answered_at, contacts) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.Ref, r.CaseRef, r.Peer, r.SentAt.UnixMilli(), ms(r.AnsweredAt), r.Contacts)
@@ -727,17 +768,34 @@ func (c *conn) AddTraceRequest(ctx context.Context, r *store.TraceRequest) error
 	return nil
 }
 
-func (c *conn) GetTraceRequest(ctx context.Context, ref string) (*store.TraceRequest, error) {
+const traceRequestColumns = `ref, case_ref, peer, sent_at, answered_at, contacts`
+
+func scanTraceRequest(s interface{ Scan(...any) error }) (*store.TraceRequest, error) {
 	var r store.TraceRequest
 	var sent int64
 	var answered sql.NullInt64
-	err := c.queryRow(ctx, `SELECT ref, case_ref, peer, sent_at, answered_at, contacts FROM trace_requests WHERE ref = ?`, ref).
-		Scan(&r.Ref, &r.CaseRef, &r.Peer, &sent, &answered, &r.Contacts)
-	if err := c.scanErr(err, "trace request "+ref); err != nil {
+	if err := s.Scan(&r.Ref, &r.CaseRef, &r.Peer, &sent, &answered, &r.Contacts); err != nil {
 		return nil, err
 	}
 	r.SentAt, r.AnsweredAt = time.UnixMilli(sent).UTC(), fromMS(answered)
 	return &r, nil
+}
+
+func (c *conn) GetTraceRequest(ctx context.Context, ref string) (*store.TraceRequest, error) {
+	r, err := scanTraceRequest(c.queryRow(ctx, `SELECT `+traceRequestColumns+` FROM trace_requests WHERE ref = ?`, ref))
+	if err := c.scanErr(err, "trace request "+ref); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (c *conn) ListTraceRequests(ctx context.Context, limit int) ([]store.TraceRequest, error) {
+	rows, err := c.query(ctx, `SELECT `+traceRequestColumns+` FROM trace_requests ORDER BY sent_at DESC, ref LIMIT `+
+		strconv.Itoa(limitOf(limit, 100, 1000)))
+	if err != nil {
+		return nil, fmt.Errorf("listing tracing requests: %w", err)
+	}
+	return collect(rows, scanTraceRequest)
 }
 
 func (c *conn) AnswerTraceRequest(ctx context.Context, ref string, at time.Time, contacts int) error {
@@ -890,6 +948,16 @@ func (c *conn) DayFigures(ctx context.Context, lane string, from, to time.Time) 
 	if err := count(`SELECT k.stage, COUNT(*) FROM cases k JOIN trips t ON t.id = k.trip_id
 		WHERE t.lane = ? AND k.opened_at >= ? AND k.opened_at < ? GROUP BY k.stage`, f.Cases); err != nil {
 		return f, fmt.Errorf("counting the cases on lane %s: %w", lane, err)
+	}
+	// Secondary cases count by the day they were detected, which is all
+	// the ledger knows of them.
+	var n int
+	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM secondary_cases WHERE lane = ? AND detected_on >= ? AND detected_on < ?`,
+		lane, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly)).Scan(&n); err != nil {
+		return f, fmt.Errorf("counting the secondary cases on lane %s: %w", lane, err)
+	}
+	if n > 0 {
+		f.Cases[string(store.StageSecondary)] = n
 	}
 	return f, nil
 }

@@ -99,18 +99,20 @@ func (c *conn) ListCases(ctx context.Context, tripID string) ([]store.Case, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading cases: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*store.Case, error) {
-		var k store.Case
-		var stage string
-		var opened int64
-		var closed sql.NullInt64
-		if err := s.Scan(&k.ID, &k.TripID, &k.TestID, &stage, &opened, &closed); err != nil {
-			return nil, err
-		}
-		k.Stage = store.Stage(stage)
-		k.OpenedAt, k.ClosedAt = time.UnixMilli(opened).UTC(), fromMS(closed)
-		return &k, nil
-	})
+	return collect(rows, scanCase)
+}
+
+func scanCase(s interface{ Scan(...any) error }) (*store.Case, error) {
+	var k store.Case
+	var stage string
+	var opened int64
+	var closed sql.NullInt64
+	if err := s.Scan(&k.ID, &k.TripID, &k.TestID, &stage, &opened, &closed); err != nil {
+		return nil, err
+	}
+	k.Stage = store.Stage(stage)
+	k.OpenedAt, k.ClosedAt = time.UnixMilli(opened).UTC(), fromMS(closed)
+	return &k, nil
 }
 
 const alertColumns = `id, trip_id, phase, kind, day, detail, created_at, acknowledged_at, acknowledged_by`

@@ -47,27 +47,98 @@ func (c *conn) QuotaUsed(ctx context.Context, k store.QuotaKey) (int, error) {
 	return used, nil
 }
 
+// AddLaneSuspension inserts with ON CONFLICT DO NOTHING rather than
+// catching a unique violation, which would abort a PostgreSQL
+// transaction.
 func (c *conn) AddLaneSuspension(ctx context.Context, s *store.LaneSuspension) error {
-	_, err := c.exec(ctx, `INSERT INTO lane_suspensions (id, lane, starts_at, ends_at, reason, created_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	res, err := c.exec(ctx, `INSERT INTO lane_suspensions (id, lane, starts_at, ends_at, reason, created_by, lifted_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
 		s.ID, s.Lane, s.StartsAt.UnixMilli(), s.EndsAt.UnixMilli(), s.Reason, s.CreatedBy, ms(s.LiftedAt))
 	if err != nil {
 		return fmt.Errorf("suspending lane: %w", err)
 	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmpErr(err, fmt.Errorf("%w: lane suspension %s exists", store.ErrConflict, s.ID))
+	}
 	return nil
 }
 
-func (c *conn) ActiveLaneSuspension(ctx context.Context, lane string, now time.Time) (*store.LaneSuspension, error) {
+const suspensionColumns = `id, lane, starts_at, ends_at, reason, created_by, lifted_at`
+
+func scanSuspension(row interface{ Scan(...any) error }) (*store.LaneSuspension, error) {
 	var s store.LaneSuspension
 	var starts, ends int64
 	var lifted sql.NullInt64
-	err := c.queryRow(ctx, `SELECT id, lane, starts_at, ends_at, reason, created_by, lifted_at FROM lane_suspensions
-		WHERE lane = ? AND starts_at <= ? AND ends_at > ? AND lifted_at IS NULL ORDER BY ends_at DESC, id LIMIT 1`,
-		lane, now.UnixMilli(), now.UnixMilli()).Scan(&s.ID, &s.Lane, &starts, &ends, &s.Reason, &s.CreatedBy, &lifted)
-	if err := c.scanErr(err, "suspension of lane "+lane); err != nil {
+	if err := row.Scan(&s.ID, &s.Lane, &starts, &ends, &s.Reason, &s.CreatedBy, &lifted); err != nil {
 		return nil, err
 	}
 	s.StartsAt, s.EndsAt, s.LiftedAt = time.UnixMilli(starts).UTC(), time.UnixMilli(ends).UTC(), fromMS(lifted)
 	return &s, nil
+}
+
+func (c *conn) GetLaneSuspension(ctx context.Context, id string) (*store.LaneSuspension, error) {
+	s, err := scanSuspension(c.queryRow(ctx, `SELECT `+suspensionColumns+` FROM lane_suspensions WHERE id = ?`, id))
+	if err := c.scanErr(err, "lane suspension "+id); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *conn) ActiveLaneSuspension(ctx context.Context, lane string, now time.Time) (*store.LaneSuspension, error) {
+	s, err := scanSuspension(c.queryRow(ctx, `SELECT `+suspensionColumns+` FROM lane_suspensions
+		WHERE lane = ? AND starts_at <= ? AND ends_at > ? AND lifted_at IS NULL ORDER BY ends_at DESC, id LIMIT 1`,
+		lane, now.UnixMilli(), now.UnixMilli()))
+	if err := c.scanErr(err, "suspension of lane "+lane); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *conn) AddLiftApproval(ctx context.Context, a *store.LiftApproval) error {
+	res, err := c.exec(ctx, `INSERT INTO lane_lift_approvals (suspension_id, country, lane, officer_ref, approved_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (suspension_id, country) DO NOTHING`, a.SuspensionID, a.Country, a.Lane, a.OfficerRef, a.At.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("recording a lift approval: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmpErr(err, fmt.Errorf("%w: %s approved lifting suspension %s already", store.ErrConflict, a.Country, a.SuspensionID))
+	}
+	return nil
+}
+
+func (c *conn) ListLiftApprovals(ctx context.Context, lane string) ([]store.LiftApproval, error) {
+	rows, err := c.query(ctx, `SELECT suspension_id, country, lane, officer_ref, approved_at FROM lane_lift_approvals
+		WHERE lane = ? ORDER BY approved_at, suspension_id, country`, lane)
+	if err != nil {
+		return nil, fmt.Errorf("listing lift approvals: %w", err)
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (*store.LiftApproval, error) {
+		var a store.LiftApproval
+		var at int64
+		if err := s.Scan(&a.SuspensionID, &a.Country, &a.Lane, &a.OfficerRef, &at); err != nil {
+			return nil, err
+		}
+		a.At = time.UnixMilli(at).UTC()
+		return &a, nil
+	})
+}
+
+func (c *conn) LaneCases(ctx context.Context, lane string, stage store.Stage, since time.Time) ([]store.Case, error) {
+	rows, err := c.query(ctx, `SELECT k.id, k.trip_id, k.test_id, k.stage, k.opened_at, k.closed_at FROM cases k
+		JOIN trips t ON t.id = k.trip_id
+		WHERE t.lane = ? AND k.stage = ? AND k.opened_at >= ? ORDER BY k.opened_at, k.id`, lane, string(stage), since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("reading the cases of lane %s: %w", lane, err)
+	}
+	return collect(rows, scanCase)
+}
+
+// cmpErr returns err when it is set, else alt.
+func cmpErr(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
 }
 
 func (c *conn) LiftLaneSuspension(ctx context.Context, id string, at time.Time) error {

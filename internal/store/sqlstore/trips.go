@@ -354,6 +354,9 @@ func (c *conn) PurgeTrip(ctx context.Context, tripID string, at time.Time) error
 		{`UPDATE federation_trip_links SET passport_salt = '', passport_hash = '' WHERE trip_id = ?`, []any{tripID}},
 		{`DELETE FROM trace_keys WHERE trip_id = ?`, []any{tripID}},
 		{`DELETE FROM trace_exposures WHERE trip_id = ?`, []any{tripID}},
+		// A secondary case's note may describe the person infected; its
+		// link, date and local reference stay for the ledger.
+		{`UPDATE secondary_cases SET note = '' WHERE trip_id = ?`, []any{tripID}},
 	}
 	for i, s := range stmts {
 		res, err := c.exec(ctx, s.q, s.args...)

@@ -35,6 +35,7 @@ func RunFederation(t *testing.T, h Harness) {
 		{"Tracing", testTracing},
 		{"PurgeFederation", testPurgeFederation},
 		{"DayFigures", testDayFigures},
+		{"Ledger", testLedger},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -190,8 +191,18 @@ func testOutboxDeliver(t *testing.T, h Harness) {
 	if string(due[0].Envelope) != string(ms[0].Envelope) {
 		t.Fatalf("envelope %q", due[0].Envelope)
 	}
+	st, err := db.OutboxStatus(ctx, "CN")
+	must(t, err)
+	if st.Unacked != 5 || !st.LastAcked.IsZero() || st.LastError != "" || st.Attempts != 0 || !st.OldestUnacked.Equal(t0) {
+		t.Fatalf("status before any attempt %+v", st)
+	}
 	// A failed attempt defers the messages and counts.
 	must(t, db.RetryOutboxLater(ctx, "CN", []string{ms[0].ID, ms[1].ID}, t0.Add(time.Minute), "connection refused"))
+	st, err = db.OutboxStatus(ctx, "CN")
+	must(t, err)
+	if st.LastError != "connection refused" || st.Attempts != 1 || !st.LastAcked.IsZero() {
+		t.Fatalf("status after a failed attempt %+v", st)
+	}
 	due, err = db.DueOutbox(ctx, "CN", t0, 10)
 	must(t, err)
 	if len(due) != 3 || due[0].ID != ms[2].ID {
@@ -213,6 +224,14 @@ func testOutboxDeliver(t *testing.T, h Harness) {
 	must(t, err)
 	if n != 0 {
 		t.Fatalf("acknowledged %d again", n)
+	}
+	// The status names when the peer last acknowledged, and the error
+	// of the oldest message still waiting (ms[1], tried once).
+	must(t, db.RetryOutboxLater(ctx, "CN", []string{ms[1].ID}, t0.Add(time.Minute), "peer answered 503"))
+	st, err = db.OutboxStatus(ctx, "CN")
+	must(t, err)
+	if st.Unacked != 3 || !st.LastAcked.Equal(t0.Add(2*time.Minute)) || st.LastError != "peer answered 503" || st.Attempts != 2 {
+		t.Fatalf("status after acks %+v", st)
 	}
 	due, err = db.DueOutbox(ctx, "CN", t0.Add(time.Hour), 10)
 	must(t, err)
@@ -236,9 +255,9 @@ func testOutboxDeliver(t *testing.T, h Harness) {
 	if n != 2 {
 		t.Fatalf("pruned %d, want 2", n)
 	}
-	st, err := db.OutboxStatus(ctx, "CN")
+	st, err = db.OutboxStatus(ctx, "CN")
 	must(t, err)
-	if st.Unacked != 3 || st.LastSeq["trips"] != 3 {
+	if st.Unacked != 3 || st.LastSeq["trips"] != 3 || !st.LastAcked.IsZero() {
 		t.Fatalf("status after prune %+v", st)
 	}
 }
@@ -538,6 +557,23 @@ func testTracing(t *testing.T, h Harness) {
 		t.Fatalf("contacts of b %+v", list)
 	}
 
+	// The joint officers' listing: every case's contacts, newest first,
+	// with the trips' references and states.
+	_, err = db.AddContact(ctx, &store.TracedContact{CaseRef: "CN-CASE-1", TripID: c.ID, Rules: []string{"hold"}, FoundAt: t0.Add(time.Hour)})
+	must(t, err)
+	_, err = db.AddContact(ctx, &store.TracedContact{CaseRef: "CASE-2", TripID: b.ID, FoundAt: t0.Add(-time.Hour)})
+	must(t, err)
+	recent, err := db.RecentContacts(ctx, 10)
+	must(t, err)
+	if len(recent) != 3 || recent[0].TripID != c.ID || recent[0].TripRef != c.Reference || recent[0].TripState != c.State ||
+		recent[0].Source != "" || !slices.Equal(recent[0].Rules, []string{"hold"}) || recent[1].CaseRef != "CASE-1" ||
+		!slices.Equal(recent[1].Rules, con.Rules) || recent[2].CaseRef != "CASE-2" || recent[2].Rules != nil {
+		t.Fatalf("recent contacts %+v", recent)
+	}
+	if recent, err = db.RecentContacts(ctx, 1); err != nil || len(recent) != 1 || recent[0].CaseRef != "CN-CASE-1" {
+		t.Fatalf("the newest contact %+v %v", recent, err)
+	}
+
 	must(t, db.AddTraceRequest(ctx, &store.TraceRequest{Ref: "REQ-1", CaseRef: "CASE-1", Peer: "CN", SentAt: t0}))
 	must(t, db.AnswerTraceRequest(ctx, "REQ-1", t0.Add(time.Minute), 3))
 	r, err := db.GetTraceRequest(ctx, "REQ-1")
@@ -546,6 +582,13 @@ func testTracing(t *testing.T, h Harness) {
 		t.Fatalf("trace request %+v", r)
 	}
 	wantErr(t, db.AnswerTraceRequest(ctx, "REQ-2", t0, 0), store.ErrNotFound)
+	must(t, db.AddTraceRequest(ctx, &store.TraceRequest{Ref: "REQ-3", CaseRef: "CASE-2", Peer: "CN", SentAt: t0.Add(time.Hour)}))
+	reqs, err := db.ListTraceRequests(ctx, 10)
+	must(t, err)
+	if len(reqs) != 2 || reqs[0].Ref != "REQ-3" || !reqs[0].AnsweredAt.IsZero() || reqs[1].Ref != "REQ-1" || reqs[1].Contacts != 3 ||
+		!reqs[1].AnsweredAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("trace requests %+v", reqs)
+	}
 
 	must(t, db.PutPeerStats(ctx, &store.PeerStats{Peer: "CN", Date: "2020-05-20", Lane: "CN-KR", Body: []byte(`{"a":1}`), ReceivedAt: t0}))
 	must(t, db.PutPeerStats(ctx, &store.PeerStats{Peer: "CN", Date: "2020-05-20", Lane: "CN-KR", Body: []byte(`{"a":2}`), ReceivedAt: t0}))

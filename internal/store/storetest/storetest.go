@@ -799,10 +799,62 @@ func testLaneSuspension(t *testing.T, h Harness) {
 	if _, err := db.ActiveLaneSuspension(ctx, "CN-KR", t0.Add(8*24*time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("a suspension outlived its end")
 	}
+	// A second report of the same suspension is refused without spoiling
+	// the transaction it runs in (PostgreSQL aborts on a caught unique
+	// violation), so the writes after it still commit.
+	must(t, db.InTx(ctx, func(tx store.Store) error {
+		wantErr(t, tx.AddLaneSuspension(ctx, &store.LaneSuspension{ID: s.ID, Lane: "CN-KR", StartsAt: t0, EndsAt: t0.Add(time.Hour), Reason: "again", CreatedBy: "peer:KR"}), store.ErrConflict)
+		wantErr(t, tx.AddLiftApproval(ctx, &store.LiftApproval{SuspensionID: s.ID, Lane: "CN-KR", Country: "KR", OfficerRef: "usr-1", At: t0.Add(time.Hour)}), nil)
+		wantErr(t, tx.AddLiftApproval(ctx, &store.LiftApproval{SuspensionID: s.ID, Lane: "CN-KR", Country: "KR", OfficerRef: "usr-2", At: t0.Add(2 * time.Hour)}), store.ErrConflict)
+		return tx.AddLiftApproval(ctx, &store.LiftApproval{SuspensionID: s.ID, Lane: "CN-KR", Country: "CN", OfficerRef: "usr-9", At: t0.Add(90 * time.Minute)})
+	}))
+	got, err = db.GetLaneSuspension(ctx, s.ID)
+	must(t, err)
+	if got.Reason != s.Reason || !got.EndsAt.Equal(s.EndsAt) {
+		t.Fatalf("suspension %+v, want %+v", got, s)
+	}
+	_, err = db.GetLaneSuspension(ctx, "sus-none")
+	wantErr(t, err, store.ErrNotFound)
+	lifts, err := db.ListLiftApprovals(ctx, "CN-KR")
+	must(t, err)
+	if len(lifts) != 2 || lifts[0].Country != "KR" || lifts[0].OfficerRef != "usr-1" || !lifts[0].At.Equal(t0.Add(time.Hour)) || lifts[1].Country != "CN" {
+		t.Fatalf("lift approvals %+v", lifts)
+	}
+	if other, err := db.ListLiftApprovals(ctx, "KR-CN"); err != nil || len(other) != 0 {
+		t.Fatalf("another lane's lift approvals: %+v, %v", other, err)
+	}
 	must(t, db.LiftLaneSuspension(ctx, s.ID, t0.Add(2*time.Hour)))
 	wantErr(t, db.LiftLaneSuspension(ctx, s.ID, t0.Add(3*time.Hour)), store.ErrNotFound)
 	if _, err := db.ActiveLaneSuspension(ctx, "CN-KR", t0.Add(3*time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("a lifted suspension is still active")
+	}
+	if got, err := db.GetLaneSuspension(ctx, s.ID); err != nil || !got.LiftedAt.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("lifted suspension %+v, %v", got, err)
+	}
+
+	// The breaker's input: a lane's cases of one stage since a time.
+	sp := newOrg(t, db, auth.KindSponsor)
+	lab := newOrg(t, db, auth.KindLab)
+	a, b := newTrip(t, db, sp, t0), newTrip(t, db, sp, t0)
+	b.Lane = "KR-CN"
+	must(t, db.UpdateTrip(ctx, b))
+	open := func(tr *store.Trip, stage store.Stage, at time.Time) string {
+		r := &store.TestResult{ID: id("tst"), TripID: tr.ID, LabOrgID: lab.ID, Stage: stage, TestType: "LP6464-4", SampledAt: at,
+			Result: store.ResultPositive, Country: "KR", UVCI: id("URN:UVCI:"), RecordedBy: "x", CreatedAt: at}
+		must(t, db.AddTest(ctx, r))
+		k := &store.Case{ID: id("cas"), TripID: tr.ID, TestID: r.ID, Stage: stage, OpenedAt: at}
+		must(t, db.OpenCase(ctx, k))
+		return k.ID
+	}
+	open(a, store.StageArrival, t0.Add(-time.Hour)) // before the window
+	in1 := open(a, store.StageArrival, t0.Add(time.Hour))
+	open(a, store.StageFollowUp, t0.Add(2*time.Hour)) // another stage
+	open(b, store.StageArrival, t0.Add(3*time.Hour))  // another lane
+	in2 := open(a, store.StageArrival, t0)            // the window's first instant
+	cases, err := db.LaneCases(ctx, "CN-KR", store.StageArrival, t0)
+	must(t, err)
+	if len(cases) != 2 || cases[0].ID != in2 || cases[1].ID != in1 || cases[1].Stage != store.StageArrival || !cases[1].OpenedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("lane cases %+v, want %s then %s", cases, in2, in1)
 	}
 }
 
