@@ -71,6 +71,11 @@ type Config struct {
 	MinBackoff     time.Duration // first wait after a failed push: 100 ms
 	MaxBackoff     time.Duration // longest wait between pushes: 30 s
 	Retention      time.Duration // acknowledged messages are kept for pulls: 30 days
+	// MaxSkew is the freshness window of deliveries and pulls
+	// (envelope.MaxSkew, 15 min). Only a node on a simulated clock that
+	// jumps days (the scripted demo) widens it; seen ids still refuse
+	// replays.
+	MaxSkew time.Duration
 }
 
 // Service is one node's end of the federation.
@@ -149,6 +154,7 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.PollEvery, 200*time.Millisecond)
 	def(&cfg.PeerScan, time.Second)
 	def(&cfg.PullEvery, 30*time.Second)
+	def(&cfg.MaxSkew, envelope.MaxSkew)
 	def(&cfg.MinBackoff, 100*time.Millisecond)
 	def(&cfg.MaxBackoff, 30*time.Second)
 	def(&cfg.Retention, 30*24*time.Hour)

@@ -135,7 +135,7 @@ func (s *Service) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "", "try again later")
 		return
 	}
-	d, err := envelope.VerifyDelivery(body, s.country, csca, s.now())
+	d, err := envelope.VerifyDeliveryWithin(body, s.country, csca, s.now(), s.cfg.MaxSkew)
 	turn()
 	if err != nil {
 		s.refused(w, r, peer, "delivery", err)
@@ -169,7 +169,7 @@ func (s *Service) servePull(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "", "try again later")
 		return
 	}
-	pr, err := envelope.VerifyPull(body, s.country, csca, s.now())
+	pr, err := envelope.VerifyPullWithin(body, s.country, csca, s.now(), s.cfg.MaxSkew)
 	if err != nil {
 		s.refused(w, r, peer, "pull request", err)
 		return
@@ -268,7 +268,7 @@ func (s *Service) pullOnce(ctx context.Context, l *peerLink) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	d, err := envelope.VerifyDelivery(resp, s.country, csca, s.now())
+	d, err := envelope.VerifyDeliveryWithin(resp, s.country, csca, s.now(), s.cfg.MaxSkew)
 	if err == nil {
 		err = d.Answers(pr.ID)
 	}

@@ -45,6 +45,9 @@ type PeeringConfig struct {
 	RequestTimeout time.Duration // one push or pull: 2 min
 	PullEvery      time.Duration // the safety-net pull: 30 s
 	MaxBackoff     time.Duration // longest wait between failed pushes: 30 s
+	// MaxSkew widens the freshness window of deliveries (15 min) for a
+	// node on a simulated clock that jumps; leave it zero otherwise.
+	MaxSkew time.Duration
 }
 
 // FederationCSCA returns this node's CSCA in PEM, for a peer to pin.
@@ -75,7 +78,7 @@ func (n *Node) openFederation(ctx context.Context) error {
 	n.Federation, err = federation.New(federation.Config{
 		Store: n.Store, App: n.App, Identity: id, Lists: n.signedLists, ListsChanged: n.InvalidateVerifier, TLS: clientTLS,
 		Logger: n.log, Now: n.Config.Now,
-		RequestTimeout: pc.RequestTimeout, PullEvery: pc.PullEvery, MaxBackoff: pc.MaxBackoff,
+		RequestTimeout: pc.RequestTimeout, PullEvery: pc.PullEvery, MaxBackoff: pc.MaxBackoff, MaxSkew: pc.MaxSkew,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -166,6 +166,12 @@ func TestPullRefusals(t *testing.T) {
 	}
 	_, err = VerifyPull(good, "KR", cn.set.CSCA, now.Add(MaxSkew+time.Second))
 	wantReason(t, err, Stale)
+	// A wider window (a simulated clock) takes it; it still has an edge.
+	if _, err = VerifyPullWithin(good, "KR", cn.set.CSCA, now.Add(48*time.Hour), 72*time.Hour); err != nil {
+		t.Fatalf("a pull inside a widened window: %v", err)
+	}
+	_, err = VerifyPullWithin(good, "KR", cn.set.CSCA, now.Add(73*time.Hour), 72*time.Hour)
+	wantReason(t, err, Stale)
 	_, err = VerifyPull(good, "JP", cn.set.CSCA, now)
 	wantReason(t, err, Misdirected)
 	_, err = VerifyPull(good, "KR", newNode(t, "CN").set.CSCA, now)
