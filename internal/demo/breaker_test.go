@@ -12,7 +12,6 @@ import (
 
 	"github.com/corridorlane/corridor/internal/app"
 	"github.com/corridorlane/corridor/internal/store"
-	"github.com/corridorlane/corridor/internal/store/sqlstore/sqltest"
 	"github.com/corridorlane/corridor/internal/trip"
 	"github.com/corridorlane/corridor/policies"
 )
@@ -46,22 +45,10 @@ func breakerPolicy(t *testing.T) string {
 // departed are held, and the lift needs an officer of each side. An
 // officer's own suspension crosses too.
 func TestCircuitBreakerAcrossNodes(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			opts := Options{Dir: t.TempDir(), PolicyFile: breakerPolicy(t), Driven: true}
-			if engine == "postgres" {
-				opts.DatabaseURLs = map[string]string{"CN": sqltest.PostgresURL(t), "KR": sqltest.PostgresURL(t)}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			d, err := Start(ctx, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			testBreaker(ctx, t, d)
-		})
-	}
+	engines(t, func(t *testing.T, engine string) {
+		ctx, d := startDriven(t, engine, Options{PolicyFile: breakerPolicy(t)}, 3*time.Minute)
+		testBreaker(ctx, t, d)
+	})
 }
 
 func testBreaker(ctx context.Context, t *testing.T, d *Demo) {
@@ -249,13 +236,7 @@ func testBreaker(ctx context.Context, t *testing.T, d *Demo) {
 // broken documents are refused with the field at fault, and change
 // nothing on either node.
 func TestPolicyChangeCrosses(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d, err := Start(ctx, Options{Dir: t.TempDir(), Driven: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	ctx, d := startDriven(t, "sqlite", Options{}, 2*time.Minute)
 	cn, kr := d.Sides["CN"], d.Sides["KR"]
 	cur := cn.Node.App.Policy()
 	doc := string(cur.Document())

@@ -108,13 +108,7 @@ func TestBrowserJointDashboard(t *testing.T) {
 		t.Skip("the browser test is not short")
 	}
 	root := webtest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	d, err := Start(ctx, Options{Dir: t.TempDir(), Driven: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	ctx, d := startDriven(t, "sqlite", Options{}, 5*time.Minute)
 	sum, err := d.RunScript(ctx, t.Logf)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"github.com/corridorlane/corridor/internal/app"
 	"github.com/corridorlane/corridor/internal/federation/envelope"
 	"github.com/corridorlane/corridor/internal/store"
-	"github.com/corridorlane/corridor/internal/store/sqlstore/sqltest"
 	"github.com/corridorlane/corridor/internal/trip"
 	"github.com/corridorlane/corridor/internal/verify"
 )
@@ -18,80 +17,68 @@ import (
 // TestScript runs the scripted trips through both nodes and checks what
 // each holds at the end, figure by figure.
 func TestScript(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			opts := Options{Dir: t.TempDir(), Driven: true}
-			if engine == "postgres" {
-				opts.DatabaseURLs = map[string]string{"CN": sqltest.PostgresURL(t), "KR": sqltest.PostgresURL(t)}
+	engines(t, func(t *testing.T, engine string) {
+		ctx, d := startDriven(t, engine, Options{}, 3*time.Minute)
+		sum, err := d.RunScript(ctx, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := json.MarshalIndent(sum, "", "  ")
+		t.Logf("%s", out)
+		if !sum.Agree || sum.SharedTrips != 6 {
+			t.Fatalf("the nodes disagree on %v (%d shared trips)", sum.Disagreements, sum.SharedTrips)
+		}
+		// Korea: five completed (two negatives, the three isolations
+		// ended), one withdrawn, one rejected (never shared).
+		want := map[string]map[trip.State]int{
+			"KR": {trip.Completed: 5, trip.Withdrawn: 1, trip.Rejected: 1},
+			"CN": {trip.Completed: 5, trip.Withdrawn: 1},
+		}
+		for c, other := range map[string]string{"CN": "KR", "KR": "CN"} {
+			ns, peer := sum.Nodes[c], sum.Nodes[other]
+			if !maps.Equal(ns.TripsByState, want[c]) {
+				t.Errorf("%s trips %v, want %v", c, ns.TripsByState, want[c])
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			d, err := Start(ctx, opts)
+			m := ns.Messages
+			if m.Applied != int64(peer.Messages.Sent) || m.Received != m.Applied+m.Duplicate || len(m.Refused) != 0 || ns.DeadLetters != 0 {
+				t.Errorf("%s messages %+v, %d dead letters; %s sent %d", c, m, ns.DeadLetters, other, peer.Messages.Sent)
+			}
+			// One case each (Korea's on arrival, China's before
+			// departure), each notified to the other; the arrival
+			// case's contacts (a row away on the flight, two more in the same hold)
+			// traced on both sides; no one infected across the border.
+			if ns.Cases != 1 || ns.NotifiedCases != 1 || ns.Contacts != 3 || ns.CrossBorderInfections != 0 {
+				t.Errorf("%s cases %d, notified %d, contacts %d, cross-border %d", c, ns.Cases, ns.NotifiedCases, ns.Contacts, ns.CrossBorderInfections)
+			}
+		}
+		if v := sum.Nodes["KR"].PeerTestVerifies; v == nil || !*v {
+			t.Error("China's lab's test certificate does not verify in Korea")
+		}
+		// The health monitor sees the contact's flag through the use case.
+		kr := d.Sides["KR"]
+		page, err := kr.Node.App.ListTrips(ctx, kr.As[trip.RoleHealthMonitor], appQuery())
+		if err != nil {
+			t.Fatal(err)
+		}
+		flagged := 0
+		for _, tr := range page.Trips {
+			cs, err := kr.Node.App.ContactsOfTrip(ctx, kr.As[trip.RoleHealthMonitor], tr.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
-			sum, err := d.RunScript(ctx, t.Logf)
-			if err != nil {
-				t.Fatal(err)
+			if len(cs) > 0 {
+				flagged++
 			}
-			out, _ := json.MarshalIndent(sum, "", "  ")
-			t.Logf("%s", out)
-			if !sum.Agree || sum.SharedTrips != 6 {
-				t.Fatalf("the nodes disagree on %v (%d shared trips)", sum.Disagreements, sum.SharedTrips)
-			}
-			// Korea: five completed (two negatives, the three isolations
-			// ended), one withdrawn, one rejected (never shared).
-			want := map[string]map[trip.State]int{
-				"KR": {trip.Completed: 5, trip.Withdrawn: 1, trip.Rejected: 1},
-				"CN": {trip.Completed: 5, trip.Withdrawn: 1},
-			}
-			for c, other := range map[string]string{"CN": "KR", "KR": "CN"} {
-				ns, peer := sum.Nodes[c], sum.Nodes[other]
-				if !maps.Equal(ns.TripsByState, want[c]) {
-					t.Errorf("%s trips %v, want %v", c, ns.TripsByState, want[c])
-				}
-				m := ns.Messages
-				if m.Applied != int64(peer.Messages.Sent) || m.Received != m.Applied+m.Duplicate || len(m.Refused) != 0 || ns.DeadLetters != 0 {
-					t.Errorf("%s messages %+v, %d dead letters; %s sent %d", c, m, ns.DeadLetters, other, peer.Messages.Sent)
-				}
-				// One case each (Korea's on arrival, China's before
-				// departure), each notified to the other; the arrival
-				// case's contacts (a row away on the flight, two more in the same hold)
-				// traced on both sides; no one infected across the border.
-				if ns.Cases != 1 || ns.NotifiedCases != 1 || ns.Contacts != 3 || ns.CrossBorderInfections != 0 {
-					t.Errorf("%s cases %d, notified %d, contacts %d, cross-border %d", c, ns.Cases, ns.NotifiedCases, ns.Contacts, ns.CrossBorderInfections)
-				}
-			}
-			if v := sum.Nodes["KR"].PeerTestVerifies; v == nil || !*v {
-				t.Error("China's lab's test certificate does not verify in Korea")
-			}
-			// The health monitor sees the contact's flag through the use case.
-			kr := d.Sides["KR"]
-			page, err := kr.Node.App.ListTrips(ctx, kr.As[trip.RoleHealthMonitor], appQuery())
-			if err != nil {
-				t.Fatal(err)
-			}
-			flagged := 0
-			for _, tr := range page.Trips {
-				cs, err := kr.Node.App.ContactsOfTrip(ctx, kr.As[trip.RoleHealthMonitor], tr.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(cs) > 0 {
-					flagged++
-				}
-			}
-			if flagged != 3 {
-				t.Errorf("%d trips flagged as contacts through the use case, want 3", flagged)
-			}
-			if _, err := kr.Node.App.ContactsOfTrip(ctx, kr.As[trip.RoleSponsor], page.Trips[0].ID); err == nil {
-				t.Error("a sponsor read the contacts of a trip")
-			}
-			revocationCrosses(ctx, t, d)
-			statsCross(ctx, t, d)
-		})
-	}
+		}
+		if flagged != 3 {
+			t.Errorf("%d trips flagged as contacts through the use case, want 3", flagged)
+		}
+		if _, err := kr.Node.App.ContactsOfTrip(ctx, kr.As[trip.RoleSponsor], page.Trips[0].ID); err == nil {
+			t.Error("a sponsor read the contacts of a trip")
+		}
+		revocationCrosses(ctx, t, d)
+		statsCross(ctx, t, d)
+	})
 }
 
 // statsCross: Korea sends its figures of the days of the flights; China

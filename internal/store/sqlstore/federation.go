@@ -911,16 +911,18 @@ func (c *conn) ListPeerStats(ctx context.Context, peer string, limit int) ([]sto
 	if err != nil {
 		return nil, fmt.Errorf("listing %s's figures: %w", peer, err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*store.PeerStats, error) {
-		var p store.PeerStats
-		var body string
-		var at int64
-		if err := s.Scan(&p.Peer, &p.Date, &p.Lane, &body, &at); err != nil {
-			return nil, err
-		}
-		p.Body, p.ReceivedAt = []byte(body), time.UnixMilli(at).UTC()
-		return &p, nil
-	})
+	return collect(rows, scanPeerStats)
+}
+
+func scanPeerStats(s interface{ Scan(...any) error }) (*store.PeerStats, error) {
+	var p store.PeerStats
+	var body string
+	var at int64
+	if err := s.Scan(&p.Peer, &p.Date, &p.Lane, &body, &at); err != nil {
+		return nil, err
+	}
+	p.Body, p.ReceivedAt = []byte(body), time.UnixMilli(at).UTC()
+	return &p, nil
 }
 
 func (c *conn) DayFigures(ctx context.Context, lane string, from, to time.Time) (store.DayFigures, error) {
