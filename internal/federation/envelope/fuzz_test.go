@@ -1,6 +1,8 @@
 package envelope
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 )
@@ -69,6 +71,38 @@ func FuzzVerifyDelivery(f *testing.F) {
 			}
 		} else if p.Limit < 1 || p.Limit > MaxDeliveryMessages || p.Sender != "KR" {
 			t.Fatalf("accepted an invalid pull: %+v", p)
+		}
+	})
+}
+
+// FuzzDecodeBody feeds arbitrary JSON to every body type's strict decoder,
+// which a signed message from a peer with a bug reaches: it must never
+// panic, and what it accepts must validate and survive a round trip.
+func FuzzDecodeBody(f *testing.F) {
+	types := Types()
+	for _, b := range sampleBodies(f) {
+		raw, err := json.Marshal(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(slices.Index(types, b.Type())), raw)
+	}
+	f.Add(uint8(0), []byte(`{"trip_ref":"T-1","extra":1}`))
+	f.Fuzz(func(t *testing.T, which uint8, raw []byte) {
+		ty := types[int(which)%len(types)]
+		b, err := decodeBody(ty, raw)
+		if err != nil {
+			return
+		}
+		if b.Type() != ty || b.Validate() != nil {
+			t.Fatalf("%s: accepted an invalid body %s", ty, raw)
+		}
+		again, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("%s: %v", ty, err)
+		}
+		if _, err := decodeBody(ty, again); err != nil {
+			t.Fatalf("%s: its own encoding %s is refused: %v", ty, again, err)
 		}
 	})
 }
