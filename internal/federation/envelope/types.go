@@ -605,7 +605,7 @@ func (b RouteSuspended) Validate() error {
 	v.lane("lane", b.Lane)
 	v.ref("decision_id", b.DecisionID)
 	if b.Manual() {
-		v.text("reason", b.Reason, 500)
+		v.text("reason", b.Reason, 2000) // app.maxReason: any reason an officer may give crosses
 		if b.Positives != 0 || b.WindowDays != 0 || b.TriggerRef != "" {
 			v.add("reason", "an officer's suspension has no breaker step or trigger")
 		}
