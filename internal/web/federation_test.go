@@ -430,6 +430,10 @@ func TestFederationPagesWithoutFederation(t *testing.T) {
 		if res.StatusCode != 200 || !strings.Contains(page, `id="federation-alone"`) {
 			t.Errorf("%s: %d, without saying the node runs alone", path, res.StatusCode)
 		}
+		// The navigation shows where the officer is: under the peer nodes.
+		if !strings.Contains(page, `<a href="/joint/peers" aria-current="page">`) || strings.Contains(page, `<a href="/joint" aria-current="page">`) {
+			t.Errorf("%s: the navigation does not mark the peer nodes as the current place", path)
+		}
 	}
 	var st FederationStatusJSON
 	if code, body := joint.api("GET", "/api/v1/federation/peers", nil, &st); code != 200 || st.Running || st.Peers == nil {

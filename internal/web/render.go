@@ -116,6 +116,7 @@ type view struct {
 type navItem struct {
 	Href, Key string
 	Active    bool
+	also      []string // further paths under this item: pages reached from it
 }
 
 // T translates a catalog key.
@@ -219,6 +220,9 @@ func (s *Server) nav(v *view) []navItem {
 	add("/joint", "nav.joint", app.Can(p, app.UCLaneSuspend))
 	add("/joint/ledger", "nav.ledger", app.Can(p, app.UCLedger))
 	add("/joint/peers", "nav.federation", app.Can(p, app.UCFederation))
+	if n := len(items); n > 0 && items[n-1].Href == "/joint/peers" {
+		items[n-1].also = []string{"/joint/dead-letters", "/joint/contacts"}
+	}
 	add("/policy", "nav.policy", true)
 	add("/admin", "nav.admin", app.Can(p, app.UCOrgList))
 	add("/account", "nav.account", true)
@@ -226,10 +230,11 @@ func (s *Server) nav(v *view) []navItem {
 	// current one: /trips/new is "new application", not "trips".
 	path, _, _ := strings.Cut(v.Path, "?")
 	best := -1
+	bestLen := 0
 	for i, it := range items {
-		if path == it.Href || strings.HasPrefix(path, it.Href+"/") {
-			if best < 0 || len(it.Href) > len(items[best].Href) {
-				best = i
+		for _, href := range append([]string{it.Href}, it.also...) {
+			if (path == href || strings.HasPrefix(path, href+"/")) && len(href) > bestLen {
+				best, bestLen = i, len(href)
 			}
 		}
 	}
