@@ -587,6 +587,11 @@ func (a *App) peerPolicy(ctx context.Context, tx store.Store, m PeerMessage, b *
 		return peerRefusal("policy %s is not the corridor policy in force (%s)", b.PolicyID, cur.ID)
 	case p.Version != b.Version:
 		return peerRefusal("policy %s: the document is version %d, the message says %d", b.PolicyID, p.Version, b.Version)
+	case p.Version == cur.Version && b.Digest != cur.Digest():
+		// Two documents under one version: the nodes would run different
+		// rules believing them the same. The officers must settle it.
+		return peerRefusal("policy %s version %d from %s differs from the one in force here (digest %.12s…, here %.12s…)",
+			b.PolicyID, b.Version, m.From, b.Digest, cur.Digest())
 	case p.Version <= cur.Version:
 		return nil // known already
 	}

@@ -387,6 +387,20 @@ func TestPolicyAndRoutes(t *testing.T) {
 		if v := r.n.App.Policy().Version; v != 2 {
 			t.Fatalf("the policy in force is version %d, want the peer's 2", v)
 		}
+		// Another document under the version in force is a disagreement
+		// the officers must see, not a policy this node already runs.
+		other := bytes.Replace(doc, []byte(`"retention_days": 28`), []byte(`"retention_days": 30`), 1)
+		if bytes.Equal(other, doc) {
+			t.Fatal("the policy edit did not apply")
+		}
+		osum := sha256.Sum256(other)
+		clash := r.seal(&envelope.PolicyChanged{PolicyID: "cn-kr-fast-track", Version: 2, Digest: hex.EncodeToString(osum[:]), Document: other})
+		if a := r.deliver(clash); !slices.Equal(a.Dead, ids(clash)) {
+			t.Fatalf("another document under version 2: %s", fmtAcks(a))
+		}
+		if r.n.App.Policy().Digest() != hex.EncodeToString(sum[:]) {
+			t.Fatal("another document under the version in force was put in force")
+		}
 		now := time.Now().UTC()
 		susp := r.seal(&envelope.RouteSuspended{Lane: "CN-KR", DecisionID: "d-1", Positives: 5, WindowDays: 7, SuspendDays: 7,
 			TriggerRef: "case-9", From: now.Add(-time.Minute), Until: now.AddDate(0, 0, 7)})
