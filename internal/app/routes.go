@@ -246,25 +246,20 @@ func (a *App) LiftLaneSuspension(ctx context.Context, p Principal, laneID string
 }
 
 // liftIfAgreed lifts suspension s once officers of both parties to the
-// lane approved it, at the later approval's time, which both nodes hold,
-// so both record the same lift. It reports whether they have.
+// lane approved it, at the later approval's time (the breaker's rule),
+// which both nodes hold, so both record the same lift. It reports whether
+// it lifted it now.
 func (a *App) liftIfAgreed(ctx context.Context, tx store.Store, lane *policy.Lane, s *store.LaneSuspension) (time.Time, bool, error) {
-	approvals, err := tx.ListLiftApprovals(ctx, lane.ID)
+	lifts, err := a.lifts(ctx, tx, lane.ID)
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	var at time.Time
-	var sides []string
-	for _, x := range approvals {
-		if x.SuspensionID != s.ID || (x.Country != lane.Origin && x.Country != lane.Destination) || slices.Contains(sides, x.Country) {
-			continue
-		}
-		sides = append(sides, x.Country)
-		if x.At.After(at) {
-			at = x.At
-		}
+	i := slices.IndexFunc(lifts, func(l breaker.Lift) bool { return l.DecisionID == s.ID })
+	if i < 0 || !s.LiftedAt.IsZero() {
+		return time.Time{}, false, nil
 	}
-	if len(sides) < 2 || !s.LiftedAt.IsZero() {
+	at, agreed := lifts[i].EffectiveAt(breaker.RouteOf(lane))
+	if !agreed {
 		return at, false, nil
 	}
 	if err := tx.LiftLaneSuspension(ctx, s.ID, at); err != nil {

@@ -106,10 +106,10 @@ func (l *Lift) Approve(r Route, a Approval) error {
 	return nil
 }
 
-// effectiveAt tells when the lift took effect: when both parties had
+// EffectiveAt tells when the lift took effect: when both parties had
 // approved. Approvals from other countries are ignored; of one side's
 // approvals the first counts.
-func (l Lift) effectiveAt(r Route) (time.Time, bool) {
+func (l Lift) EffectiveAt(r Route) (time.Time, bool) {
 	var origin, dest time.Time
 	for _, a := range l.Approvals {
 		switch a.Country {
@@ -182,7 +182,7 @@ func Evaluate(r Route, steps []policy.BreakerStep, positives []Positive, lifts [
 	}
 	var effs []effective
 	for _, l := range lifts {
-		if at, ok := l.effectiveAt(r); ok && !at.After(now) {
+		if at, ok := l.EffectiveAt(r); ok && !at.After(now) {
 			effs = append(effs, effective{l.DecisionID, at})
 		}
 	}

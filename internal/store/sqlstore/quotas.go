@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -58,7 +59,7 @@ func (c *conn) AddLaneSuspension(ctx context.Context, s *store.LaneSuspension) e
 		return fmt.Errorf("suspending lane: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return cmpErr(err, fmt.Errorf("%w: lane suspension %s exists", store.ErrConflict, s.ID))
+		return cmp.Or(err, fmt.Errorf("%w: lane suspension %s exists", store.ErrConflict, s.ID))
 	}
 	return nil
 }
@@ -101,7 +102,7 @@ func (c *conn) AddLiftApproval(ctx context.Context, a *store.LiftApproval) error
 		return fmt.Errorf("recording a lift approval: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return cmpErr(err, fmt.Errorf("%w: %s approved lifting suspension %s already", store.ErrConflict, a.Country, a.SuspensionID))
+		return cmp.Or(err, fmt.Errorf("%w: %s approved lifting suspension %s already", store.ErrConflict, a.Country, a.SuspensionID))
 	}
 	return nil
 }
@@ -131,14 +132,6 @@ func (c *conn) LaneCases(ctx context.Context, lane string, stage store.Stage, si
 		return nil, fmt.Errorf("reading the cases of lane %s: %w", lane, err)
 	}
 	return collect(rows, scanCase)
-}
-
-// cmpErr returns err when it is set, else alt.
-func cmpErr(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
 }
 
 func (c *conn) LiftLaneSuspension(ctx context.Context, id string, at time.Time) error {
